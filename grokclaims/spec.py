@@ -1,0 +1,176 @@
+"""What a run is: task, model, optimiser, schedule, stop rule and seed, and its identity.
+
+A :class:`RunSpec` is a frozen dataclass. Its identity (:attr:`RunSpec.run_id`) is a hash of its
+canonical JSON form together with :data:`grokclaims.SCIENCE_VERSION`, so an equal spec reuses a
+stored run and any change (of a field, or of the training semantics) means a new run.
+Runs whose specs share an :func:`ensemble_key` can be trained as one batched computation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import SCIENCE_VERSION
+from .models import MODEL_FAMILIES, ModelSpec, shape_of
+from .tasks import TaskSpec
+
+TRAIN_ACC_SOURCES = ("batches", "eval")
+
+
+@dataclass(frozen=True)
+class OptimSpec:
+    """AdamW. ``lr`` and ``weight_decay`` may differ between members of one ensemble."""
+
+    lr: float = 1e-3
+    weight_decay: float = 1.0
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = 1e-8
+
+    member_fields = ("lr", "weight_decay")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        if not self.lr > 0:
+            raise ValueError(f"OptimSpec.lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ValueError(f"OptimSpec.weight_decay must be >= 0, got {self.weight_decay}")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"OptimSpec.betas must be two numbers in [0, 1), got {self.betas}")
+        if not self.eps > 0:
+            raise ValueError(f"OptimSpec.eps must be > 0, got {self.eps}")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long and how a run trains, and how often it is measured.
+
+    ``train_acc`` names the train accuracy that the stop rule (and train milestones) use:
+    ``"batches"`` is the running mean over the epoch's mini-batches while training (dropout
+    active, parameters changing: how Song & Ye measure it, recorded every epoch at no cost);
+    ``"eval"`` is a separate evaluation pass (dropout off) every ``eval_every`` epochs.
+    """
+
+    max_epochs: int = 5000
+    batch_size: int | None = 512  # None: full batch
+    eval_every: int = 10
+    train_acc: str = "batches"
+    record_embedding: bool = False  # keep the token embedding at initialisation and at the end
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_epochs, int) or self.max_epochs < 1:
+            raise ValueError(
+                f"Schedule.max_epochs (epochs) must be an integer >= 1, got {self.max_epochs!r}"
+            )
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"Schedule.batch_size must be >= 1 or None, got {self.batch_size}")
+        if self.eval_every < 1:
+            raise ValueError(f"Schedule.eval_every must be >= 1, got {self.eval_every}")
+        if self.train_acc not in TRAIN_ACC_SOURCES:
+            raise ValueError(
+                f"Schedule.train_acc must be one of {TRAIN_ACC_SOURCES}, got {self.train_acc!r}"
+            )
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """Stop a member at the first evaluation where every given threshold is met.
+
+    ``None`` disables a threshold; with both disabled the member trains its whole budget.
+    ``patience`` keeps training that many epochs after the rule is first met (so that what
+    happens after a milestone, e.g. the weight norm settling, is observed).
+    """
+
+    train_acc: float | None = 0.99
+    val_acc: float | None = 0.99
+    patience: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("train_acc", "val_acc"):
+            v = getattr(self, name)
+            if v is not None and not 0.0 < v <= 1.0:
+                raise ValueError(f"StopRule.{name} must lie in (0, 1] or be None, got {v}")
+        if self.patience < 0:
+            raise ValueError(f"StopRule.patience must be >= 0, got {self.patience}")
+
+    @property
+    def enabled(self) -> bool:
+        return self.train_acc is not None or self.val_acc is not None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    task: TaskSpec
+    model: ModelSpec
+    optim: OptimSpec = field(default_factory=OptimSpec)
+    schedule: Schedule = field(default_factory=Schedule)
+    stop: StopRule = field(default_factory=StopRule)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if type(self.model) not in MODEL_FAMILIES.values():
+            raise ValueError(
+                f"RunSpec.model must be one of {list(MODEL_FAMILIES)}, got {self.model!r}"
+            )
+        if self.task.encoding not in self.model.encodings:
+            raise ValueError(
+                f"RunSpec.task.encoding {self.task.encoding!r} does not fit the "
+                f"{self.model.family} model (takes {self.model.encodings})"
+            )
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"RunSpec.seed must be a non-negative integer, got {self.seed!r}")
+        if self.stop.val_acc is not None and self.task.n_val == 0:
+            raise ValueError(
+                "RunSpec.stop.val_acc is set but the task has no validation set "
+                f"(data={self.task.data!r})"
+            )
+
+    def canonical(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["model"] = {"family": self.model.family, **d["model"]}
+        return d
+
+    @property
+    def run_id(self) -> str:
+        text = json.dumps(
+            {"science_version": SCIENCE_VERSION, **self.canonical()},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    @property
+    def n_params(self) -> int:
+        return self.model.n_params(self.task)
+
+    def replace(self, **changes) -> RunSpec:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_canonical(cls, d: dict[str, Any]) -> RunSpec:
+        model = dict(d["model"])
+        family = MODEL_FAMILIES[model.pop("family")]
+        optim = dict(d["optim"])
+        optim["betas"] = tuple(optim["betas"])
+        return cls(
+            task=TaskSpec(**d["task"]),
+            model=family(**model),
+            optim=OptimSpec(**optim),
+            schedule=Schedule(**d["schedule"]),
+            stop=StopRule(**d["stop"]),
+            seed=d["seed"],
+        )
+
+
+def ensemble_key(spec: RunSpec) -> tuple:
+    """Specs with equal keys have the same shapes and can be trained as one ensemble.
+
+    Members may differ in seed, data (op, split, data kind; not sizes), dropout, init scale,
+    learning rate, weight decay and stop rule.
+    """
+    t = spec.task
+    optim = dataclasses.replace(spec.optim, lr=1e-3, weight_decay=0.0)
+    return (shape_of(spec.model), t.p, t.encoding, t.n_train, t.n_val, spec.schedule, optim)

@@ -1,0 +1,142 @@
+"""Reference checks of the models: published parameter counts, batched = plain forward."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from grokclaims.ensemble import Layout, MemberDropout, batched_forward
+from grokclaims.models import ChopraMLP, SongYe, Tutorial, build_member, shape_of
+from grokclaims.tasks import TaskSpec, make_dataset
+
+
+def count(model, task) -> int:
+    return sum(p.numel() for p in build_member(model, task, 0).parameters())
+
+
+# CLAIMS.md, "Setups": the Song & Ye transformer's published counts.
+@pytest.mark.parametrize(
+    ("p", "dim", "expected"),
+    [
+        (23, 4, 732),
+        (23, 8, 2_488),
+        (23, 12, 5_268),
+        (23, 16, 9_072),
+        (23, 32, 34_528),
+        (97, 32, 39_264),
+        (97, 128, 550_272),
+    ],
+)
+def test_song_ye_parameter_counts_equal_the_published_ones(p, dim, expected):
+    task, model = TaskSpec(p=p), SongYe(dim=dim)
+    assert count(model, task) == expected
+    assert model.n_params(task) == expected
+    v = p + 2  # the closed form of CLAIMS.md
+    assert expected == 2 * v * dim + 2 * (16 * dim**2 + 2 * dim) + dim
+
+
+def test_song_ye_with_heads_has_the_authors_extra_projection():
+    task = TaskSpec(p=23)
+    one, four = SongYe(dim=32, heads=1), SongYe(dim=32, heads=4)
+    assert count(four, task) - count(one, task) == 2 * (32 * 32 + 32)
+    assert four.n_params(task) == count(four, task)
+    assert SongYe(dim=48, depth=6).n_params(task) == count(SongYe(dim=48, depth=6), task)
+
+
+@pytest.mark.parametrize(("width", "approx"), [(32, 10_000), (128, 54_000), (512, 412_000)])
+def test_chopra_mlp_has_the_sources_size(width, approx):
+    task = TaskSpec(p=97, op="+", encoding="one_hot")
+    n = count(ChopraMLP(width=width), task)
+    assert n == ChopraMLP(width=width).n_params(task)
+    assert abs(n - approx) / approx < 0.05  # "approximately 54,000" (10k, 412k for the sweep)
+
+
+def test_tutorial_transformer_counts_and_layers_start_equal():
+    task = TaskSpec(p=97, op="+", encoding="pair_tokens")
+    module = build_member(Tutorial(), task, 0)
+    assert sum(p.numel() for p in module.parameters()) == Tutorial().n_params(task)
+    layers = module.transformer.layers
+    assert torch.equal(layers[0].linear1.weight, layers[1].linear1.weight)  # deep-copied layer
+
+
+def test_derived_sizes_follow_p():
+    for p in (5, 23, 97):
+        task = TaskSpec(p=p)
+        module = build_member(SongYe(dim=8), task, 0)
+        assert module.embedding.weight.shape == (p + 2, 8)
+        assert module.out.weight.shape == (p + 2, 8)
+        mlp = build_member(ChopraMLP(width=8), TaskSpec(p=p, op="+", encoding="one_hot"), 0)
+        assert mlp.layers[0].in_features == 2 * p and mlp.layers[-1].out_features == p
+
+
+def test_init_is_seeded_and_init_scale_multiplies_every_parameter():
+    task = TaskSpec(p=23)
+    a, b = build_member(SongYe(dim=8), task, 1), build_member(SongYe(dim=8), task, 1)
+    c = build_member(SongYe(dim=8), task, 2)
+    scaled = build_member(SongYe(dim=8, init_scale=2.0), task, 1)
+    for pa, pb, _pc, ps in zip(a.parameters(), b.parameters(), c.parameters(), scaled.parameters()):
+        assert torch.equal(pa, pb)
+        assert torch.allclose(ps, 2 * pa)
+    assert not torch.equal(a.embedding.weight, c.embedding.weight)
+
+
+CASES = [
+    (SongYe(dim=16, dropout=0.0), TaskSpec(p=23)),
+    (SongYe(dim=16, heads=4, dropout=0.0), TaskSpec(p=23, op="*")),
+    (SongYe(dim=8, depth=3, dropout=0.0), TaskSpec(p=11, encoding="pair_tokens")),
+    (ChopraMLP(width=16, depth=3), TaskSpec(p=13, op="+", encoding="one_hot")),
+    (Tutorial(dim=16, heads=4, ff=32), TaskSpec(p=13, op="+", encoding="pair_tokens")),
+]
+
+
+@pytest.mark.parametrize(("model", "task"), CASES, ids=lambda c: getattr(c, "family", ""))
+def test_batched_forward_equals_the_plain_module_for_every_member(model, task):
+    members = [build_member(model, task, seed) for seed in range(3)]
+    layout = Layout(members[0])
+    flat = torch.stack([layout.flatten(m) for m in members])
+    x = make_dataset(task, 0).x_train[:40]
+    forward = batched_forward(model, task.seq_len, task.vocab_size)
+    off = MemberDropout(torch.zeros(3), [torch.Generator() for _ in range(3)])
+    out = forward(layout.views(flat), x.expand(3, -1, -1), off)
+    for i, module in enumerate(members):
+        module.eval()
+        assert torch.allclose(out[i], module(x), atol=1e-5)
+
+
+def test_batched_dropout_is_inverted_dropout_at_the_given_rate():
+    h = torch.ones(2, 20_000)
+    gens = [torch.Generator().manual_seed(s) for s in (0, 1)]
+    drop = MemberDropout(torch.tensor([0.2, 0.0]), gens)
+    out = drop(h)
+    kept = (out[0] > 0).float().mean().item()
+    assert abs(kept - 0.8) < 0.02
+    assert torch.allclose(out[0][out[0] > 0], torch.tensor(1.25))
+    assert torch.equal(out[1], h[1])  # rate 0: untouched
+    again = MemberDropout(
+        torch.tensor([0.2, 0.0]), [torch.Generator().manual_seed(s) for s in (0, 1)]
+    )
+    masked, w = again.before(h, torch.ones(2, 3, 20_000))  # the same mask, scale moved to w
+    assert torch.allclose(masked[0] * w[0, 0], out[0])
+
+
+def test_shape_of_drops_member_fields():
+    assert shape_of(SongYe(dim=8, dropout=0.1, init_scale=2.0)) == shape_of(SongYe(dim=8))
+    assert shape_of(SongYe(dim=8)) != shape_of(SongYe(dim=12))
+
+
+@pytest.mark.parametrize(
+    ("factory", "field"),
+    [
+        (lambda: SongYe(dim=10, heads=4), "divisible by heads"),
+        (lambda: SongYe(dim=6, heads=2), "odd"),
+        (lambda: SongYe(dim=0), "dim"),
+        (lambda: SongYe(depth=0), "depth"),
+        (lambda: SongYe(dropout=1.0), "dropout"),
+        (lambda: SongYe(init_scale=0.0), "init_scale"),
+        (lambda: Tutorial(dim=10, heads=4), "divisible by heads"),
+        (lambda: ChopraMLP(width=0), "width"),
+    ],
+)
+def test_bad_model_input_raises_with_its_message(factory, field):
+    with pytest.raises(ValueError, match=field):
+        factory()

@@ -1,0 +1,205 @@
+"""The ensemble trainer against the plain loop; member independence; stopping; divergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from grokclaims.ensemble import Layout
+from grokclaims.models import ChopraMLP, SongYe, Tutorial, build_member
+from grokclaims.spec import OptimSpec, RunSpec, Schedule, StopRule
+from grokclaims.tasks import TaskSpec, derive_seed
+from grokclaims.train import Ensemble, train_ensemble, train_plain
+
+NEVER = StopRule(train_acc=None, val_acc=None)
+
+
+def sy_spec(seed=0, **kw) -> RunSpec:
+    model = kw.pop("model", SongYe(dim=8, dropout=0.0))
+    sched = kw.pop("schedule", Schedule(max_epochs=12, batch_size=64, eval_every=4))
+    return RunSpec(
+        task=kw.pop("task", TaskSpec(p=11)),
+        model=model,
+        schedule=sched,
+        stop=kw.pop("stop", NEVER),
+        seed=seed,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("family", ["song_ye", "chopra_mlp", "tutorial"])
+def test_one_member_ensemble_matches_module_and_torch_adamw_step_for_step(family):
+    model, task = {
+        "song_ye": (SongYe(dim=8, dropout=0.0), TaskSpec(p=11)),
+        "chopra_mlp": (ChopraMLP(width=16), TaskSpec(p=11, op="+", encoding="one_hot")),
+        "tutorial": (
+            Tutorial(dim=16, heads=2, ff=32),
+            TaskSpec(p=11, op="+", encoding="pair_tokens"),
+        ),
+    }[family]
+    optim = OptimSpec(lr=3e-3, weight_decay=0.5)
+    spec = RunSpec(task, model, optim=optim, schedule=Schedule(batch_size=32), seed=4)
+    ens = Ensemble([spec], device="cpu")
+    ref = build_member(model, task, derive_seed(4, "init"))
+    opt = torch.optim.AdamW(
+        ref.parameters(),
+        lr=optim.lr,
+        betas=optim.betas,
+        eps=optim.eps,
+        weight_decay=optim.weight_decay,
+    )
+    layout = Layout(ref)
+    compared = torch.ones(layout.n_params, dtype=torch.bool)
+    if family == "tutorial":
+        # The attention's key bias cannot change any output (softmax ignores a constant added to
+        # every score), so its gradient is 0 up to rounding noise that AdamW normalises into
+        # lr-sized steps of random sign: no two implementations agree on it. Checked to be
+        # zero below, and left out of the comparison.
+        d = model.dim
+        views = layout.views(compared[None].clone())
+        for i in range(model.depth):
+            views[f"transformer.layers.{i}.self_attn.in_proj_bias"][0, d : 2 * d] = False
+        compared = torch.cat([v.reshape(-1) for v in views.values()])
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        idx = torch.randint(0, ens.x_train.shape[1], (32,), generator=g)
+        xb, yb = ens.x_train[:, idx], ens.y_train[:, idx]
+        ens.step(xb, yb)
+        loss = torch.nn.functional.cross_entropy(ref(xb[0]), yb[0])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        mine, theirs = ens.flat[0].detach(), layout.flatten(ref)
+        assert torch.allclose(mine[compared], theirs[compared], atol=1e-5)
+        if family == "tutorial":
+            grads = torch.cat([p.grad.reshape(-1) for p in ref.parameters()])
+            assert grads[~compared].abs().max() < 1e-7
+
+
+def test_ensemble_reproduces_the_plain_loop_run():
+    spec = sy_spec(seed=2)
+    ens = train_ensemble([spec], device="cpu")[0]
+    plain = train_plain(spec, device="cpu")
+    np.testing.assert_allclose(ens.trace.batch_loss, plain.trace.batch_loss, atol=1e-5)
+    np.testing.assert_array_equal(ens.trace.eval_epoch, plain.trace.eval_epoch)
+    np.testing.assert_allclose(ens.trace.val_acc, plain.trace.val_acc, atol=1e-6)
+    np.testing.assert_allclose(ens.trace.weight_norm, plain.trace.weight_norm, atol=1e-4)
+
+
+def test_member_trajectory_does_not_depend_on_the_ensemble():
+    """A member with dropout trains the same inside an ensemble of 8 with other settings."""
+    target = sy_spec(seed=5, model=SongYe(dim=8, dropout=0.2), task=TaskSpec(p=11, op="+"))
+    others = [
+        sy_spec(
+            seed=s,
+            model=SongYe(dim=8, dropout=d, init_scale=i),
+            optim=OptimSpec(lr=lr, weight_decay=wd),
+            task=TaskSpec(p=11, op=op),
+        )
+        for s, d, i, lr, wd, op in [
+            (1, 0.0, 1.0, 1e-3, 1.0, "+"),
+            (2, 0.4, 2.0, 3e-3, 0.1, "-"),
+            (3, 0.1, 0.5, 1e-2, 0.0, "*"),
+            (4, 0.2, 1.0, 1e-3, 3.0, "-"),
+            (6, 0.3, 1.0, 3e-4, 1.0, "+"),
+            (7, 0.0, 1.5, 1e-3, 1.0, "+"),
+            (8, 0.2, 1.0, 2e-3, 0.3, "*"),
+        ]
+    ]
+    alone = train_ensemble([target], device="cpu")[0]
+    crowd = train_ensemble([*others[:3], target, *others[3:]], device="cpu")
+    inside = crowd[3]
+    np.testing.assert_allclose(inside.trace.batch_loss, alone.trace.batch_loss, atol=1e-5)
+    np.testing.assert_allclose(inside.trace.val_loss, alone.trace.val_loss, atol=1e-5)
+    assert inside.ensemble_size == 8 and alone.ensemble_size == 1
+
+
+def test_early_stopping_freezes_exactly_the_stopped_members():
+    sched = Schedule(max_epochs=20, batch_size=64, eval_every=4)
+    stops_now = StopRule(train_acc=0.01, val_acc=None)  # met at the first evaluation
+    specs = [
+        sy_spec(seed=s, schedule=sched, stop=stops_now if s in (1, 3) else NEVER) for s in range(4)
+    ]
+    res = train_ensemble(specs, device="cpu")
+    assert [r.epochs for r in res] == [20, 4, 20, 4]
+    assert [r.stopped for r in res] == [False, True, False, True]
+    assert len(res[1].trace.batch_acc) == 4 and res[1].trace.eval_epoch.tolist() == [0, 4]
+    # the members that kept going are unaffected by the others stopping
+    solo = train_ensemble([specs[0]], device="cpu")[0]
+    np.testing.assert_allclose(res[0].trace.batch_loss, solo.trace.batch_loss, atol=1e-5)
+    # and a stopped member is the same as one trained alone to the same epoch
+    short = sy_spec(seed=1, schedule=Schedule(max_epochs=4, batch_size=64, eval_every=4))
+    np.testing.assert_allclose(
+        res[1].trace.val_loss, train_ensemble([short])[0].trace.val_loss, atol=1e-5
+    )
+
+
+def test_patience_keeps_training_after_the_rule_is_met():
+    sched = Schedule(max_epochs=20, batch_size=64, eval_every=4)
+    spec = sy_spec(schedule=sched, stop=StopRule(train_acc=0.01, val_acc=None, patience=8))
+    assert train_ensemble([spec])[0].epochs == 12
+
+
+def test_a_diverging_member_does_not_disturb_the_others():
+    specs = [sy_spec(seed=s) for s in range(3)]
+    specs[1] = specs[1].replace(optim=OptimSpec(lr=1e30))
+    res = train_ensemble(specs, device="cpu")
+    assert [r.status for r in res] == ["completed", "diverged", "completed"]
+    assert res[1].epochs < 12
+    for i in (0, 2):
+        solo = train_ensemble([specs[i]], device="cpu")[0]
+        np.testing.assert_allclose(res[i].trace.batch_loss, solo.trace.batch_loss, atol=1e-5)
+
+
+def test_training_is_deterministic_and_records_what_was_asked():
+    spec = sy_spec(
+        schedule=Schedule(max_epochs=8, batch_size=64, eval_every=3, record_embedding=True)
+    )
+    a, b = train_ensemble([spec])[0], train_ensemble([spec])[0]
+    np.testing.assert_array_equal(a.trace.batch_loss, b.trace.batch_loss)
+    assert a.trace.eval_epoch.tolist() == [0, 3, 6, 8]  # cadence, and always the last epoch
+    assert len(a.trace.batch_acc) == 8
+    assert a.extras["embedding_init"].shape == (13, 8)
+    assert not np.allclose(a.extras["embedding_init"], a.extras["embedding_final"])
+
+
+def test_random_target_runs_stop_at_memorisation():
+    task = TaskSpec(p=11, data="random")
+    spec = RunSpec(
+        task,
+        SongYe(dim=32, dropout=0.0),
+        optim=OptimSpec(lr=1e-2, weight_decay=0.0),
+        schedule=Schedule(max_epochs=300, batch_size=64, eval_every=5),
+        stop=StopRule(train_acc=0.99, val_acc=None),
+    )
+    res = train_ensemble([spec])[0]
+    assert res.stopped and res.epochs < 300
+    assert res.trace.batch_acc[: res.epochs].max() >= 0.99
+    assert np.isnan(res.trace.val_acc).all()
+
+
+def test_ensemble_rejects_mixed_shapes_and_empty_input():
+    with pytest.raises(ValueError, match="M must be >= 1"):
+        train_ensemble([])
+    with pytest.raises(ValueError, match="ensemble_key"):
+        train_ensemble([sy_spec(), sy_spec(model=SongYe(dim=12, dropout=0.0))])
+
+
+@pytest.mark.parametrize(
+    ("factory", "field"),
+    [
+        (lambda: Schedule(max_epochs=0), "epochs"),
+        (lambda: Schedule(eval_every=0), "eval_every"),
+        (lambda: Schedule(batch_size=0), "batch_size"),
+        (lambda: OptimSpec(lr=0.0), "lr"),
+        (lambda: OptimSpec(weight_decay=-1.0), "weight_decay"),
+        (lambda: StopRule(train_acc=1.5), "train_acc"),
+        (lambda: RunSpec(TaskSpec(encoding="one_hot", op="+"), SongYe()), "encoding"),
+        (lambda: RunSpec(TaskSpec(data="random"), SongYe()), "val_acc"),
+        (lambda: RunSpec(TaskSpec(), SongYe(), seed=-1), "seed"),
+    ],
+)
+def test_bad_run_input_raises_with_its_message(factory, field):
+    with pytest.raises(ValueError, match=field):
+        factory()
