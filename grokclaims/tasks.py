@@ -117,7 +117,7 @@ class TaskSpec:
 
     @property
     def n_classes(self) -> int:
-        """Output classes: Song & Ye read out onto the whole vocabulary, others onto the p residues."""
+        """Output classes: the whole vocabulary for Song & Ye, the p residues otherwise."""
         return self.p + 2 if self.encoding == "op_tokens" else self.p
 
     def replace(self, **changes) -> TaskSpec:
