@@ -18,32 +18,11 @@ import time
 
 import torch
 
+from .cost import epoch_flops
 from .models import ChopraMLP, SongYe
 from .spec import RunSpec, Schedule, StopRule
 from .tasks import TaskSpec
 from .train import train_ensemble, train_plain
-
-
-def forward_flops_per_example(spec: RunSpec) -> float:
-    """Multiply-adds x 2 of one forward pass (matmuls only; norms and activations are ignored)."""
-    t, m = spec.task, spec.model
-    if isinstance(m, SongYe):
-        d, s = m.dim, t.seq_len
-        per_token = 16 * d * d + 2 * s * d + (d * d if m.heads > 1 else 0)
-        return 2.0 * (m.depth * s * per_token + d * t.n_classes)
-    if isinstance(m, ChopraMLP):  # the first layer is a gather of two columns: no multiply
-        return 2.0 * ((m.depth - 1) * m.width**2 + m.width * t.n_classes)
-    d, s = m.dim, t.seq_len
-    per_token = 4 * d * d + 2 * d * m.ff + 2 * s * d
-    return 2.0 * (m.depth * s * per_token + d * t.n_classes)
-
-
-def epoch_flops(spec: RunSpec) -> float:
-    """Training (forward + backward = 3 forwards) plus the evaluation passes, per epoch."""
-    t = spec.task
-    train = 3.0 * t.n_train
-    evals = (t.n_train + t.n_val) / spec.schedule.eval_every
-    return forward_flops_per_example(spec) * (train + evals)
 
 
 def matmul_peak(n: int = 1024, repeats: int = 20) -> float:

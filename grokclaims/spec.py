@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import SCIENCE_VERSION
 from .models import MODEL_FAMILIES, ModelSpec, shape_of
 from .tasks import TaskSpec
 
@@ -135,6 +134,9 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
+        # Read at call time, not import time: a bump (or a test's monkeypatch) renames runs.
+        from . import SCIENCE_VERSION
+
         text = json.dumps(
             {"science_version": SCIENCE_VERSION, **self.canonical()},
             sort_keys=True,
@@ -168,9 +170,9 @@ class RunSpec:
 def ensemble_key(spec: RunSpec) -> tuple:
     """Specs with equal keys have the same shapes and can be trained as one ensemble.
 
-    Members may differ in seed, data (op, split, data kind; not sizes), dropout, init scale,
-    learning rate, weight decay and stop rule.
+    Members may differ in seed, data (op, split, data kind, validation size; not the training
+    set size), dropout, init scale, learning rate, weight decay and stop rule.
     """
     t = spec.task
     optim = dataclasses.replace(spec.optim, lr=1e-3, weight_decay=0.0)
-    return (shape_of(spec.model), t.p, t.encoding, t.n_train, t.n_val, spec.schedule, optim)
+    return (shape_of(spec.model), t.p, t.encoding, t.n_train, spec.schedule, optim)

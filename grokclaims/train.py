@@ -130,8 +130,14 @@ class Ensemble:
         data = [make_dataset(s.task, s.seed) for s in specs]
         self.x_train = torch.stack([d.x_train for d in data]).to(dev)  # (M, n, S)
         self.y_train = torch.stack([d.y_train for d in data]).to(dev)  # (M, n)
-        self.x_val = torch.stack([d.x_val for d in data]).to(dev)
-        self.y_val = torch.stack([d.y_val for d in data]).to(dev)
+        # Validation sets may differ in size (random-target members have none): padded, with
+        # label -1 marking the padding, so such members still share one ensemble.
+        n_val = max(len(d.y_val) for d in data)
+        self.x_val = torch.zeros(len(data), n_val, task.seq_len, dtype=torch.long, device=dev)
+        self.y_val = torch.full((len(data), n_val), -1, dtype=torch.long, device=dev)
+        for i, d in enumerate(data):
+            self.x_val[i, : len(d.y_val)] = d.x_val.to(dev)
+            self.y_val[i, : len(d.y_val)] = d.y_val.to(dev)
         self.order = [generator(s.seed, "order") for s in specs]
         rates = torch.tensor([s.model.dropout for s in specs], device=dev)
         self.dropout = MemberDropout(rates, [generator(s.seed, "dropout", dev) for s in specs])
@@ -174,11 +180,9 @@ class Ensemble:
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Accuracy and mean loss (M,) of an evaluation pass (dropout off) on x (M, n, S)."""
+        """Accuracy and mean loss (M,) of an evaluation pass (dropout off) on x (M, n, S);
+        labels -1 are padding (a member without examples gets NaN)."""
         m, n = y.shape
-        if n == 0:
-            nan = torch.full((m,), float("nan"), device=self.device)
-            return nan, nan
         self.dropout.training = False
         params = self.params()
         correct = torch.zeros(m, device=self.device)
@@ -188,12 +192,15 @@ class Ensemble:
             logits = self.forward(params, xb, self.dropout)
             c = logits.shape[-1]
             loss += (
-                F.cross_entropy(logits.reshape(-1, c), yb.reshape(-1), reduction="none")
+                F.cross_entropy(
+                    logits.reshape(-1, c), yb.reshape(-1), reduction="none", ignore_index=-1
+                )
                 .view(m, -1)
                 .sum(1)
             )
             correct += (logits.argmax(-1) == yb).sum(1)
-        return correct / n, loss / n
+        count = (y >= 0).sum(1)
+        return correct / count, loss / count
 
     @torch.no_grad()
     def weight_norm(self) -> torch.Tensor:

@@ -203,3 +203,16 @@ def test_ensemble_rejects_mixed_shapes_and_empty_input():
 def test_bad_run_input_raises_with_its_message(factory, field):
     with pytest.raises(ValueError, match=field):
         factory()
+
+
+def test_task_and_random_target_members_share_an_ensemble():
+    """Random targets of equivalent complexity have no validation set; they still batch with
+    the task's runs (same training-set size), and neither disturbs the other."""
+    task = sy_spec(seed=1, task=TaskSpec(p=11, op="+"))
+    random = sy_spec(seed=2, task=TaskSpec(p=11, op="+", data="random"))
+    shuffled = sy_spec(seed=3, task=TaskSpec(p=11, op="+", data="shuffled"))
+    together = train_ensemble([random, task, shuffled], device="cpu")
+    alone = train_ensemble([task], device="cpu")[0]
+    np.testing.assert_allclose(together[1].trace.val_loss, alone.trace.val_loss, atol=1e-5)
+    assert np.isnan(together[0].trace.val_acc).all() and np.isnan(together[2].trace.val_acc).all()
+    assert np.isfinite(together[1].trace.val_acc).all()

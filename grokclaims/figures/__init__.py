@@ -1,0 +1,10 @@
+"""The figures of the report: matplotlib (Agg) figures built from measurements, never from runs.
+
+``race``: Song & Ye's capacity and race figures; ``dynamics``: training curves and sweeps of the
+Chopra MLP and the tutorial transformer. Each function returns a ``matplotlib.figure.Figure``
+that a claim attaches with ``grok.figure(fig)``.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")

@@ -1,0 +1,268 @@
+"""Figures of the training dynamics: the Chopra MLP (CH) and the tutorial transformer (BR).
+
+Pure functions: traces (objects with the :class:`grokclaims.train.Trace` fields) and arrays in, a
+``matplotlib.figure.Figure`` out; nothing is trained, measured or saved here. A milestone that
+was never reached is ``None`` and is simply not drawn; a swept value whose runs never grokked
+is drawn at the top of the axis as an open marker ("not by the budget").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+           "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+
+
+def _color(i: int) -> str:
+    return _COLORS[i % len(_COLORS)]
+
+
+def _positive(values) -> np.ndarray:
+    """Values for a log axis: non-positive entries become NaN (not drawn)."""
+    v = np.asarray(values, dtype=float)
+    return np.where(v > 0, v, np.nan)
+
+
+def training_curves(
+    traces: Sequence,
+    labels: Sequence[str],
+    memorised: Sequence[int | None],
+    generalised: Sequence[int | None],
+    *,
+    title: str = "",
+    memorised_label: str = "overfit",
+    generalised_label: str = "grok",
+) -> Figure:
+    """CH1: train/test accuracy, log losses and the weight norm against epochs, per seed, with
+    the memorisation (dashed) and generalisation (dotted) epochs marked."""
+    fig = Figure(figsize=(13, 3.8))
+    ax_acc, ax_loss, ax_norm = fig.subplots(1, 3)
+    for i, (tr, lab) in enumerate(zip(traces, labels)):
+        c = _color(i)
+        e = np.asarray(tr.eval_epoch)
+        ax_acc.plot(e, tr.train_acc, color=c, lw=1, ls="--", alpha=0.8)
+        ax_acc.plot(e, tr.val_acc, color=c, lw=1.5, label=lab)
+        ax_loss.plot(e, _positive(tr.train_loss), color=c, lw=1, ls="--", alpha=0.8)
+        ax_loss.plot(e, _positive(tr.val_loss), color=c, lw=1.5)
+        ax_norm.plot(e, tr.weight_norm, color=c, lw=1.5)
+        for ax in (ax_acc, ax_loss, ax_norm):
+            if memorised[i] is not None:
+                ax.axvline(memorised[i], color=c, ls="--", lw=0.8, alpha=0.6)
+            if generalised[i] is not None:
+                ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02),
+               title="accuracy (dashed: train, solid: test)")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", yscale="log",
+                title="loss (dashed: train, solid: test)")
+    ax_norm.set(xlabel="epoch", ylabel="global L2 norm", title="weight norm")
+    ax_acc.legend(fontsize=7, loc="center right")
+    fig.text(0.5, -0.03, f"vertical lines: {memorised_label} epoch (dashed), "
+             f"{generalised_label} epoch (dotted), per seed", ha="center", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def weight_norm(
+    traces: Sequence,
+    labels: Sequence[str],
+    peaks: Sequence[int | None],
+    generalised: Sequence[int | None],
+    *,
+    title: str = "",
+) -> Figure:
+    """CH2: the weight norm against epochs with its peak (triangle) and the grok epoch (dotted
+    line, circle at the norm there) per seed."""
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    for i, (tr, lab) in enumerate(zip(traces, labels)):
+        c = _color(i)
+        e, n = np.asarray(tr.eval_epoch), np.asarray(tr.weight_norm, dtype=float)
+        ax.plot(e, n, color=c, lw=1.5, label=lab)
+        if peaks[i] is not None:
+            ax.plot([peaks[i]], [n[np.searchsorted(e, peaks[i])]], "^", color=c, ms=8)
+        if generalised[i] is not None:
+            j = max(int(np.searchsorted(e, generalised[i], side="right")) - 1, 0)
+            ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
+            ax.plot([generalised[i]], [n[j]], "o", color=c, ms=6)
+    ax.set(xlabel="epoch", ylabel="global L2 norm of the parameters",
+           title=title or "weight norm: peak (▲) and grok epoch (●, dotted)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sweep(
+    values: Sequence[float],
+    per_seed: Sequence[Sequence[float | None]],
+    *,
+    xlabel: str,
+    ylabel: str = "grok epoch",
+    budget: float | None = None,
+    source: Mapping[float, float | None] | None = None,
+    second: Sequence[Sequence[float | None]] | None = None,
+    second_label: str = "",
+    log_x: bool = False,
+    categorical: bool = False,
+    title: str = "",
+) -> Figure:
+    """A sweep: the milestone of each seed (points) and their median (line) against the swept
+    value; seeds that never reached it are open markers at ``budget``. ``second`` draws another
+    milestone (e.g. the overfit epoch) in grey; ``source`` overlays the source's own numbers
+    (None: "never, by the source's budget")."""
+    fig = Figure(figsize=(6.5, 4))
+    ax = fig.subplots()
+    xs = np.arange(len(values), dtype=float) if categorical else np.asarray(values, dtype=float)
+
+    def draw(series, color, label, marker):
+        med = []
+        for x, seeds in zip(xs, series):
+            got = [float(v) for v in seeds if v is not None]
+            missed = len(seeds) - len(got)
+            jitter = np.linspace(-0.04, 0.04, max(len(seeds), 1))[: len(got)]
+            px = x + jitter * (1 if categorical else (x if log_x else 0))
+            ax.scatter(px, got, color=color, marker=marker, s=22, zorder=3)
+            if missed and budget is not None:
+                ax.scatter([x] * missed, [budget] * missed, facecolors="none", edgecolors=color,
+                           marker=marker, s=40, zorder=3)
+            vals = got + ([np.inf] * missed)
+            m = float(np.median(vals)) if vals else np.nan
+            med.append(m if np.isfinite(m) else np.nan)
+        ax.plot(xs, med, color=color, lw=1.2, label=f"{label} (median of seeds)")
+
+    draw(per_seed, "tab:blue", ylabel, "o")
+    if second is not None:
+        draw(second, "tab:gray", second_label, "s")
+    if source:
+        sx = [x for x, v in zip(xs, values) if v in source]
+        sy = [source[v] if source[v] is not None else (budget or np.nan)
+              for v in values if v in source]
+        never = [source[v] is None for v in values if v in source]
+        ax.scatter([x for x, n in zip(sx, never) if not n], [y for y, n in zip(sy, never) if not n],
+                   marker="*", s=120, color="tab:red", zorder=4, label="source (seed 42)")
+        if any(never):
+            ax.scatter([x for x, n in zip(sx, never) if n], [y for y, n in zip(sy, never) if n],
+                       marker="*", s=120, facecolors="none", edgecolors="tab:red", zorder=4)
+    if budget is not None:
+        ax.axhline(budget, color="k", lw=0.8, ls="--", alpha=0.5)
+        ax.text(xs[0], budget, " budget (open markers: not reached)", va="bottom", fontsize=7)
+    if categorical:
+        ax.set_xticks(xs, [str(v) for v in values])
+    elif log_x:
+        ax.set_xscale("log")
+        ax.set_xticks(xs, [f"{v:g}" for v in values])
+    ax.set(xlabel=xlabel, ylabel="epoch", title=title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def values_at_budget(
+    values: Sequence[float],
+    per_seed: Sequence[Sequence[float]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    source: Mapping[float, float] | None = None,
+    threshold: float | None = None,
+    title: str = "",
+) -> Figure:
+    """BR1: a metric at a fixed budget (test accuracy at epoch 150) against the swept value,
+    per seed, with the source's numbers overlaid."""
+    fig = Figure(figsize=(6.5, 4))
+    ax = fig.subplots()
+    xs = np.arange(len(values), dtype=float)
+    for x, seeds in zip(xs, per_seed):
+        ys = [float(v) for v in seeds]
+        ax.scatter(x + np.linspace(-0.08, 0.08, max(len(ys), 1))[: len(ys)], ys, color="tab:blue",
+                   s=22, zorder=3)
+    ax.plot(xs, [float(np.median(s)) if len(s) else np.nan for s in per_seed], color="tab:blue",
+            label="ours (median of seeds)")
+    if source:
+        ax.scatter([x for x, v in zip(xs, values) if v in source],
+                   [source[v] for v in values if v in source], marker="*", s=120,
+                   color="tab:red", label="source", zorder=4)
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls="--", lw=0.8, alpha=0.5)
+    ax.set_xticks(xs, [f"{v:g}" for v in values])
+    ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(-0.02, 1.05), title=title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_derivative(
+    traces: Sequence,
+    labels: Sequence[str],
+    windows: Sequence[tuple[int, int] | None],
+    *,
+    title: str = "",
+) -> Figure:
+    """BR3: test accuracy (top) and its derivative per epoch (bottom), with each seed's
+    10 % -> 90 % rise shaded."""
+    fig = Figure(figsize=(8, 5.5))
+    ax_acc, ax_d = fig.subplots(2, 1, sharex=True)
+    for i, (tr, lab) in enumerate(zip(traces, labels)):
+        c = _color(i)
+        e = np.asarray(tr.eval_epoch, dtype=float)
+        v = np.asarray(tr.val_acc, dtype=float)
+        ax_acc.plot(e, v, color=c, lw=1.3, label=lab)
+        ax_acc.plot(e, tr.train_acc, color=c, lw=0.8, ls="--", alpha=0.6)
+        if e.size > 1:
+            ax_d.plot(e[1:], np.diff(v) / np.diff(e), color=c, lw=1)
+        if windows[i] is not None:
+            for ax in (ax_acc, ax_d):
+                ax.axvspan(*windows[i], color=c, alpha=0.12)
+    ax_acc.set(ylabel="accuracy", ylim=(-0.02, 1.02),
+               title=title or "test accuracy (solid; train dashed) and its derivative")
+    ax_d.set(xlabel="epoch", ylabel="d(test acc)/d(epoch)")
+    ax_acc.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def fourier_power(embedding, p: int) -> np.ndarray:
+    """Non-constant Fourier power of the number rows of an embedding over Z_p, per frequency
+    k = 1 .. p // 2 (k and p - k counted together, as ``measure.fourier_concentration``)."""
+    e = np.asarray(embedding, dtype=float)[:p]
+    spectrum = (np.abs(np.fft.rfft(e, axis=0)) ** 2).sum(axis=1)
+    pair = np.full(spectrum.size - 1, 2.0)
+    if p % 2 == 0:
+        pair[-1] = 1.0
+    return spectrum[1:] * pair
+
+
+def fourier_spectra(
+    initial: Sequence,
+    final: Sequence,
+    labels: Sequence[str],
+    p: int,
+    *,
+    title: str = "",
+) -> Figure:
+    """BR4: the token embedding's Fourier power over Z_p (share of the non-constant power per
+    frequency), at initialisation (left) and after grokking (right), per seed."""
+    fig = Figure(figsize=(11, 3.8))
+    axes = fig.subplots(1, 2, sharey=True)
+    k = np.arange(1, p // 2 + 1)
+    width = 0.8 / max(len(labels), 1)
+    for ax, embs, name in zip(axes, (initial, final), ("initialisation", "after grokking")):
+        for i, (emb, lab) in enumerate(zip(embs, labels)):
+            if emb is None:
+                continue
+            power = fourier_power(emb, p)
+            share = power / power.sum() if power.sum() > 0 else power
+            ax.bar(k + (i - (len(labels) - 1) / 2) * width, share, width=width, color=_color(i),
+                   label=lab)
+        ax.set(xlabel="frequency k (with p - k)", title=f"token embedding, {name}")
+    axes[0].set_ylabel("share of non-constant power")
+    axes[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

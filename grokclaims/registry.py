@@ -1,0 +1,567 @@
+"""The run registry: every run trained once, found by its spec, safe under parallel workers.
+
+Claims ask for runs by :class:`~grokclaims.spec.RunSpec`; :meth:`Registry.get_or_train` reads
+what is stored and trains what is missing, grouped by :func:`~grokclaims.spec.ensemble_key`
+into batched ensembles. Several processes (xdist workers, nightly jobs on other GPUs) may share
+one store file (:mod:`grokclaims.store_format`).
+
+A run's row goes ``claimed -> running -> completed | diverged | failed``. The protocol:
+
+- Claiming is a ``BEGIN IMMEDIATE`` transaction, so a run is claimed by exactly one process;
+  every claim bumps the row's ``generation``. A process claims one ensemble (runs sharing an
+  ``ensemble_key``, at most ``max_members``) at a time and trains it, so that processes
+  wanting the same runs share the ensembles out between them.
+- A process waits (polling) only when every run it still needs is held by others: it never
+  waits while holding unfinished claims, so workers cannot deadlock.
+- While it holds rows, a background thread with its own connection refreshes their
+  ``heartbeat``. A thread rather than the trainer's progress callback: the callback fires only
+  at evaluation epochs, not while a long first epoch runs or while later groups are queued.
+- A claimed/running row whose heartbeat is older than ``stale_after`` belongs to a dead process
+  and is taken over by the next process that wants it (inside the claiming transaction, so
+  one process wins).
+- Ctrl-C (any exception other than a training error) deletes this process's held rows; a
+  training error marks its group ``failed`` with the traceback. A later call retries failed runs;
+  a run that fails in another process *during* a call is reported, not retried in a loop.
+- A stored trace that fails its checksum is reported, marked ``corrupt`` and trained again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import store_format as fmt
+from .spec import RunSpec, ensemble_key
+from .store_format import ACTIVE, RESULTS, CorruptTrace, RegistryError
+from .train import Progress, RunResult, Trace, train_ensemble
+
+__all__ = ["DEFAULT_STORE", "ENV_STORE", "Registry", "RegistryError", "Run", "resolve_store"]
+
+DEFAULT_STORE = Path(".grokclaims") / "runs.sqlite"
+ENV_STORE = "GROKCLAIMS_STORE"
+WAIT_LOG_SECONDS = 30.0  # how often a waiting worker says what it waits for
+SQL_CHUNK = 500  # run ids per IN (...) clause, well below SQLite's variable limit
+
+Trainer = Callable[..., list[RunResult]]
+
+
+def resolve_store(cli_path: str | os.PathLike | None, root: str | os.PathLike) -> Path:
+    """The store to use: ``--grok-store`` > ``$GROKCLAIMS_STORE`` > ``root/.grokclaims/...``.
+
+    A path given by the user is taken relative to the current directory, as typed; the default
+    is anchored at the project root, never at wherever pytest happens to start.
+    """
+    if cli_path is not None and str(cli_path) != "":
+        return Path(cli_path).expanduser().absolute()
+    env = os.environ.get(ENV_STORE, "")
+    if env:
+        return Path(env).expanduser().absolute()
+    return (Path(root) / DEFAULT_STORE).absolute()
+
+
+@dataclass(frozen=True)
+class Run:
+    spec: RunSpec
+    run_id: str
+    status: str  # "completed" | "diverged"
+    result: RunResult
+    provenance: dict[str, Any]
+    trained: bool  # trained by this get_or_train call (False: read from the store)
+
+    @property
+    def trace(self) -> Trace:
+        return self.result.trace
+
+
+class Registry:
+    """A store of runs; see the module docstring for the protocol.
+
+    One instance per process and thread (each process gets its own owner token).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        stale_after: float = 120.0,
+        heartbeat_every: float = 5.0,
+        max_members: int = 256,
+        log: logging.Logger | None = None,
+        poll_every: float = 0.2,
+        create: bool = True,
+    ):
+        if not 0 < heartbeat_every < stale_after:
+            raise ValueError(
+                f"Registry: need 0 < heartbeat_every ({heartbeat_every}) < stale_after "
+                f"({stale_after}), or live runs would look abandoned"
+            )
+        if max_members < 1:
+            raise ValueError(f"Registry.max_members must be >= 1, got {max_members}")
+        self.path = Path(path).expanduser().absolute()
+        self.stale_after = float(stale_after)
+        self.heartbeat_every = float(heartbeat_every)
+        self.max_members = int(max_members)
+        self.poll_every = float(poll_every)
+        self.log = log if log is not None else logging.getLogger("grokclaims")
+        if not fmt.check_location(self.path, create=create):
+            try:
+                fmt.create_store(self.path)
+            except (OSError, sqlite3.Error) as exc:
+                raise RegistryError(f"cannot create run store {self.path}: {exc}") from None
+        self._pid = -1
+        self._con = self._connect()
+        self._counts = {"trained": 0, "reused": 0}
+
+    # -- connection -----------------------------------------------------------------------
+
+    def _connect(self):
+        try:
+            con = fmt.connect(self.path)
+        except sqlite3.Error as exc:
+            raise RegistryError(f"run store {self.path} cannot be opened: {exc}") from None
+        # A new owner token per process: a forked child must not pass for its parent.
+        self._pid = os.getpid()
+        self.owner = f"{socket.gethostname()}:{self._pid}:{uuid.uuid4().hex[:8]}"
+        return con
+
+    @property
+    def con(self):
+        if os.getpid() != self._pid:
+            # SQLite connections must not cross a fork: open our own, and keep (never close)
+            # the inherited one, whose close could disturb the parent's locks and WAL.
+            self._inherited = self._con
+            self._con = self._connect()
+        return self._con
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _write(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(con)`` in one ``BEGIN IMMEDIATE`` transaction (writers are serialised)."""
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            out = fn(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        return out
+
+    def _select(self, sql: str, ids: Sequence[str]) -> list:
+        """``sql`` with ``{ids}`` standing for a placeholder list, over ``ids`` in chunks."""
+        rows = []
+        for i in range(0, len(ids), SQL_CHUNK):
+            chunk = list(ids[i : i + SQL_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows += self.con.execute(sql.format(ids=marks), chunk).fetchall()
+        return rows
+
+    # -- the public API ---------------------------------------------------------------------
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Distinct runs per call, summed over this process: trained here vs read."""
+        return dict(self._counts)
+
+    def get_or_train(
+        self, specs: Sequence[RunSpec], *, device=None, trainer: Trainer | None = None
+    ) -> list[Run]:
+        """A :class:`Run` per spec, in order: read if stored, else trained (once, anywhere)."""
+        trainer = train_ensemble if trainer is None else trainer
+        ids = [s.run_id for s in specs]
+        wanted = dict(zip(ids, specs))
+        done: dict[str, Run] = {}
+        first_seen: dict[str, tuple | None] = {}
+        last_wait_log = time.monotonic()
+        heartbeat = _Heartbeat(self)
+        try:
+            while len(done) < len(wanted):
+                pending = [i for i in wanted if i not in done]
+                done.update(self._read(pending, wanted, mark=True))
+                pending = [i for i in pending if i not in done]
+                if not pending:
+                    break
+                mine, others, failed = self._write(
+                    lambda con, pending=pending: self._claim(con, pending, wanted, first_seen)
+                )
+                if failed:
+                    raise RegistryError(_failure_message(failed, " in another process"))
+                if mine:
+                    heartbeat.start()
+                    done.update(self._train([wanted[i] for i in mine], device, trainer))
+                elif others:
+                    if time.monotonic() - last_wait_log >= WAIT_LOG_SECONDS:
+                        last_wait_log = time.monotonic()
+                        self.log.info(
+                            "%swaiting for %d runs trained by other processes",
+                            _prefix(),
+                            len(others),
+                        )
+                    time.sleep(self.poll_every)
+        except BaseException:
+            self._release()
+            raise
+        finally:
+            heartbeat.stop()
+        self._counts["trained"] += sum(r.trained for r in done.values())
+        self._counts["reused"] += sum(not r.trained for r in done.values())
+        return [done[i] for i in ids]
+
+    def missing(self, specs: Sequence[RunSpec]) -> list[RunSpec]:
+        """Specs (distinct, in order) without a usable stored result; changes nothing."""
+        wanted = {s.run_id: s for s in specs}
+        found = self._read(list(wanted), wanted, mark=False)
+        return [s for i, s in wanted.items() if i not in found]
+
+    def get(self, spec_or_run_id: RunSpec | str) -> Run | None:
+        """The stored run (completed or diverged, trace verified), or None."""
+        if isinstance(spec_or_run_id, RunSpec):
+            run_id, wanted = spec_or_run_id.run_id, {spec_or_run_id.run_id: spec_or_run_id}
+        else:
+            run_id, wanted = str(spec_or_run_id), {}
+        return self._read([run_id], wanted, mark=False).get(run_id)
+
+    def runs(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        family: str | None = None,
+        p: int | None = None,
+        seed: int | None = None,
+        prefix: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows for listing and export, newest first: status, summary, flattened spec
+        (``task.p``, ``model.dim``, ...) and provenance; no traces."""
+        where, args = fmt.where(status=status, family=family, p=p, seed=seed, prefix=prefix)
+        sql = f"SELECT {fmt.LIST_COLUMNS} FROM runs{where} ORDER BY updated DESC, run_id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [fmt.flatten_row(row) for row in self.con.execute(sql, args)]
+
+    def delete(
+        self,
+        *,
+        run_ids: Sequence[str] | None = None,
+        status: str | Sequence[str] | None = None,
+        stale: bool = False,
+    ) -> int:
+        """Delete rows matching every given criterion; ``stale``: held rows whose heartbeat is
+        older than ``stale_after``. Returns the number deleted."""
+        if run_ids is None and status is None and not stale:
+            raise ValueError("Registry.delete: give run_ids, status or stale=True")
+        where, args = fmt.where(status=status)
+        if stale:
+            where += " AND " if where else " WHERE "
+            where += f"status IN {ACTIVE!r} AND heartbeat < ?"
+            args.append(time.time() - self.stale_after)
+
+        def delete(con) -> int:
+            if run_ids is None:
+                return con.execute(f"DELETE FROM runs{where}", args).rowcount
+            n = 0
+            for rid in dict.fromkeys(run_ids):
+                sql = f"DELETE FROM runs{where}{' AND' if where else ' WHERE'} run_id = ?"
+                n += con.execute(sql, [*args, rid]).rowcount
+            return n
+
+        return self._write(delete)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _read(self, ids: Sequence[str], wanted: dict[str, RunSpec], *, mark: bool) -> dict:
+        """Stored results among ``ids``; a corrupt trace is logged (and, with ``mark``,
+        flagged for re-training) and left out."""
+        rows = self._select(
+            "SELECT run_id, status, spec, provenance, trace, checksum, generation FROM runs"
+            f" WHERE run_id IN ({{ids}}) AND status IN {RESULTS!r}",
+            ids,
+        )
+        out = {}
+        for row in rows:
+            rid = row["run_id"]
+            try:
+                result = fmt.decode_result(row["trace"], row["checksum"])
+            except CorruptTrace as exc:
+                self.log.warning(
+                    "%srun %s: %s; it will be trained again, not used", _prefix(), rid, exc
+                )
+                if mark:
+                    self._write(
+                        lambda con, rid=rid, gen=row["generation"]: con.execute(
+                            "UPDATE runs SET status = 'corrupt', updated = ? WHERE run_id = ?"
+                            f" AND generation = ? AND status IN {RESULTS!r}",
+                            (time.time(), rid, gen),
+                        )
+                    )
+                continue
+            spec = wanted.get(rid) or RunSpec.from_canonical(json.loads(row["spec"]))
+            prov = json.loads(row["provenance"]) if row["provenance"] else {}
+            out[rid] = Run(spec, rid, row["status"], result, prov, trained=False)
+        return out
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def _claim(self, con, pending: list[str], wanted: dict, first_seen: dict) -> tuple:
+        """Inside the transaction: classify the pending runs and claim one ensemble's worth of
+        the free ones (so that other processes can take the next ensemble meanwhile).
+        Returns (mine, others, failed)."""
+        rows = {
+            r["run_id"]: r
+            for r in self._select(
+                "SELECT run_id, status, owner, generation, heartbeat, error FROM runs"
+                " WHERE run_id IN ({ids})",
+                pending,
+            )
+        }
+        now = time.time()
+        free, others, failed = [], [], {}
+        for rid in pending:
+            row = rows.get(rid)
+            state = None if row is None else (row["status"], row["generation"])
+            first_seen.setdefault(rid, state)
+            if row is None:
+                free.append(rid)
+            elif row["status"] in RESULTS:
+                continue  # finished since we read: the next round reads it
+            elif row["status"] == "failed" and state != first_seen[rid]:
+                # Failed in another process during this call: report it, don't retry in a loop.
+                failed[rid] = row["error"] or "no error recorded"
+            elif (
+                row["status"] in ACTIVE
+                and row["owner"] != self.owner
+                and now - (row["heartbeat"] or 0.0) <= self.stale_after
+            ):
+                others.append(rid)
+            else:  # failed before this call, corrupt, stale, or our own leftover
+                free.append(rid)
+        if failed or not free:
+            return [], others, failed
+        key = ensemble_key(wanted[free[0]])
+        mine = [rid for rid in free if ensemble_key(wanted[rid]) == key][: self.max_members]
+        for rid in mine:
+            row = rows.get(rid)
+            if row is None:
+                values = {
+                    "run_id": rid,
+                    **fmt.spec_columns(wanted[rid]),
+                    "status": "claimed",
+                    "owner": self.owner,
+                    "generation": 1,
+                    "heartbeat": now,
+                    "created": now,
+                    "updated": now,
+                }
+                _insert(con, values)
+                continue
+            if row["status"] in ACTIVE and row["owner"] != self.owner:
+                self.log.warning(
+                    "%srun %s: taking over from %s (heartbeat %.0f s old)",
+                    _prefix(),
+                    rid,
+                    row["owner"],
+                    now - (row["heartbeat"] or 0.0),
+                )
+            con.execute(
+                "UPDATE runs SET status = 'claimed', owner = ?, generation = generation + 1,"
+                " heartbeat = ?, updated = ?, error = NULL WHERE run_id = ?",
+                (self.owner, now, now, rid),
+            )
+        return mine, others, failed
+
+    def _release(self) -> None:
+        """Give up this process's held rows (interrupted): they become simply absent."""
+        try:
+            n = self._write(
+                lambda con: (
+                    con.execute(
+                        f"DELETE FROM runs WHERE owner = ? AND status IN {ACTIVE!r}", (self.owner,)
+                    ).rowcount
+                )
+            )
+        except Exception as exc:  # the original exception matters more; stale rows expire
+            self.log.warning("%scould not release held runs: %s", _prefix(), exc)
+            return
+        if n:
+            self.log.info("%sreleased %d unfinished runs", _prefix(), n)
+
+    # -- training ---------------------------------------------------------------------------
+
+    def _train(self, group: list[RunSpec], device, trainer: Trainer) -> dict[str, Run]:
+        """Train one claimed ensemble with one trainer call; store the results."""
+        ids = [s.run_id for s in group]
+        self._set_status(ids, "running")
+        label = _describe(group[0])
+        self.log.info("%straining %d members (%s)", _prefix(), len(group), label)
+        start, t0 = fmt.utc_now(), time.perf_counter()
+        try:
+            results = trainer(group, device=device, progress=_progress_logger(self.log, label))
+            if len(results) != len(group):
+                raise RuntimeError(f"trainer returned {len(results)} results for {len(group)}")
+        except Exception as exc:
+            error = "".join(traceback.format_exception(exc, limit=-8))[-4000:]
+            self._set_status(ids, "failed", error=error)
+            raise RegistryError(_failure_message(dict.fromkeys(ids, repr(exc)), "")) from exc
+        wall, end = time.perf_counter() - t0, fmt.utc_now()
+        self.log.info(
+            "%strained %d members (%s) in %s", _prefix(), len(group), label, _duration(wall)
+        )
+        runs = {}
+        for spec, rid, result in zip(group, ids, results):
+            prov = fmt.provenance(result, start=start, end=end, ensemble_wall_time=wall)
+            runs[rid] = Run(spec, rid, result.status, result, prov, trained=True)
+        # Encode (compress, hash) before taking the write lock that other workers wait on.
+        rows = [self._row(run) for run in runs.values()]
+        written = self._write(
+            lambda con: [_insert(con, row, unless_status=RESULTS) for row in rows]
+        )
+        for rid, n in zip(runs, written):
+            if n == 0:
+                self.log.warning(
+                    "%srun %s was completed elsewhere meanwhile; kept that result", _prefix(), rid
+                )
+        return runs
+
+    def _set_status(self, ids: list[str], status: str, error: str | None = None) -> None:
+        now = time.time()
+        self._write(
+            lambda con: con.executemany(
+                "UPDATE runs SET status = ?, error = ?, heartbeat = ?, updated = ?"
+                " WHERE run_id = ? AND owner = ?",
+                [(status, error, now, now, rid, self.owner) for rid in ids],
+            )
+        )
+
+    def _row(self, run: Run) -> dict[str, Any]:
+        """A trained run's row. It is written unless a result is already stored (a row taken
+        over from us by mistake may have finished first; both are valid, the first stays)."""
+        now = time.time()
+        return {
+            "run_id": run.run_id,
+            **fmt.spec_columns(run.spec),
+            "owner": self.owner,
+            "generation": 1,
+            "heartbeat": now,
+            "created": now,
+            "updated": now,
+            **fmt.result_columns(run.result, run.provenance),
+        }
+
+
+class _Heartbeat:
+    """Refreshes this registry's held rows from a thread with its own connection."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._beat, name="grokclaims-heartbeat", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+
+    def _beat(self) -> None:
+        reg = self.registry
+        try:
+            con = fmt.connect(reg.path)
+        except (sqlite3.Error, RegistryError) as exc:  # our rows go stale and are taken over
+            reg.log.warning("%sheartbeat cannot open the store: %s", _prefix(), exc)
+            return
+        try:
+            while not self._stop.wait(reg.heartbeat_every):
+                try:
+                    con.execute(
+                        f"UPDATE runs SET heartbeat = ? WHERE owner = ? AND status IN {ACTIVE!r}",
+                        (time.time(), reg.owner),
+                    )
+                except sqlite3.Error as exc:  # a busy store: try again next beat
+                    reg.log.warning("%sheartbeat failed: %s", _prefix(), exc)
+        finally:
+            con.close()
+
+
+def _insert(con, values: dict[str, Any], unless_status: tuple[str, ...] | None = None) -> int:
+    """Insert a row; with ``unless_status``, overwrite an existing row unless its status is one
+    of those (its creation time and generation are kept). Returns the rows written."""
+    cols, marks = ", ".join(values), ", ".join("?" * len(values))
+    sql = f"INSERT INTO runs ({cols}) VALUES ({marks})"
+    if unless_status is not None:
+        keep = ("run_id", "created", "generation")
+        sets = ", ".join(f"{c} = excluded.{c}" for c in values if c not in keep)
+        sql += f" ON CONFLICT (run_id) DO UPDATE SET {sets} WHERE status NOT IN {unless_status!r}"
+    return con.execute(sql, list(values.values())).rowcount
+
+
+# -- log lines --------------------------------------------------------------------------------
+
+
+def _prefix() -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"[{worker}] " if worker else ""
+
+
+def _describe(spec: RunSpec) -> str:
+    label = getattr(spec.model, "label", "")
+    return f"{spec.model.family} {label}, p={spec.task.p}".replace("  ", " ")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _progress_logger(log: logging.Logger, label: str) -> Callable[[Progress], None]:
+    """The trainer's progress callback (it calls every few seconds): one line each time."""
+
+    def progress(p: Progress) -> None:
+        log.info(
+            "%straining %d members (%s): epoch %d/%d, %d active, %s elapsed, ETA ≤ %s",
+            _prefix(),
+            p.total,
+            label,
+            p.epoch,
+            p.max_epochs,
+            p.active,
+            _duration(p.elapsed),
+            _duration(p.eta),
+        )
+
+    return progress
+
+
+def _failure_message(failed: dict[str, str], where: str) -> str:
+    first = next(iter(failed.values())).strip().splitlines()
+    return (
+        f"{len(failed)} run(s) failed to train{where}: {', '.join(failed)}\n"
+        f"error: {first[-1] if first else '?'}\n"
+        "a later call retries them; `grokclaims runs show RUN_ID` shows the traceback"
+    )

@@ -1,0 +1,160 @@
+"""The three scales a claim runs at: ``smoke`` (a CPU, CI), ``nightly`` (one 8-GPU node
+overnight) and ``paper`` (the authors' grids, a cluster).
+
+A scale is a complete grid: the seeds, the Song & Ye race cells (one central cell per prime, the
+capacity sweep, the swept suites), the Chopra MLP setup with its sweeps, and the tutorial setup
+with its sweep. Claims read what they need from here and nothing else, so a scale is changed in
+one place. The smoke scale's values come from measurements on the 2-core CI CPU, recorded in
+``docs/calibration.md``; where a phenomenon does not show at smoke scale the claim says so
+(``grokclaims/expected.py``), the tolerances stay those of CLAIMS.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .capacity import CapacitySweep
+from .race import RaceCell
+from .setups import ChopraSetup, TutorialSetup
+
+# The axes of the authors' ten suites (the central suite, task + and task * are the 'op' axis).
+AXES = ("weight_decay", "alpha", "dropout", "lr", "init_scale", "op", "depth", "heads")
+
+
+@dataclass(frozen=True)
+class SongYeScale:
+    central: tuple[RaceCell, ...]  # one cell per prime: SY6 is parametrised over these
+    capacity: CapacitySweep
+    suites: dict[str, tuple] = field(default_factory=dict)  # axis -> values swept (SY10)
+    shuffled: bool = True  # train the shuffled-label control on the central cells (SY9)
+
+    def cell(self, axis: str, value) -> RaceCell:
+        """The central cell of the first prime with one axis changed (a SY10 cell)."""
+        if axis not in AXES:
+            raise ValueError(f"unknown axis {axis!r}; axes are {AXES}")
+        base = self.central[0]
+        cell = base.replace(**{axis: value}, label=f"{axis}={value}")
+        if axis == "heads":  # rotary embeddings need an even head width
+            cell = cell.replace(dims=tuple(d for d in base.dims if d % (2 * value) == 0))
+        return cell
+
+    def swept(self) -> list[tuple[str, object]]:
+        """(axis, value) of every suite cell that differs from the central cell (a suite's
+        central value is the central cell itself)."""
+        base = self.central[0]
+        return [(a, v) for a, values in self.suites.items() for v in values
+                if v != getattr(base, a)]
+
+    def cells(self) -> list[RaceCell]:
+        """Every cell of SY7/SY10: the central cells and each suite's other values."""
+        return list(self.central) + [self.cell(a, v) for a, v in self.swept()]
+
+
+@dataclass(frozen=True)
+class ChopraScale:
+    setup: ChopraSetup
+    weight_decays: tuple[float, ...] = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0)
+    widths: tuple[int, ...] = (32, 64, 128, 256, 512)
+    ops: tuple[str, ...] = ("+", "-", "*")
+    alphas: tuple[float, ...] = (0.3, 0.5, 0.7, 0.9)
+    source_numbers: bool = True  # the setup is the source's (p = 97): show its numbers beside
+
+
+@dataclass(frozen=True)
+class TutorialScale:
+    setup: TutorialSetup
+    weight_decays: tuple[float, ...] = (0.01, 0.1, 1.0, 2.0)  # BR1
+    budget: int = 150  # BR1's fixed budget in epochs
+    source_numbers: bool = True
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    description: str
+    n_seeds: int
+    sy: SongYeScale
+    ch: ChopraScale
+    br: TutorialScale
+
+    def seed_list(self, n_override: int | None = None) -> tuple[int, ...]:
+        n = self.n_seeds if n_override is None else int(n_override)
+        if n < 1:
+            raise ValueError(f"the number of seeds must be >= 1, got {n}")
+        return tuple(range(n))
+
+    def replace(self, **changes) -> Scale:
+        return dataclasses.replace(self, **changes)
+
+
+# -- paper: the authors' grids ----------------------------------------------------------------
+
+_PAPER_DIMS = (20, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1000)
+PAPER = Scale(
+    name="paper",
+    description="the authors' grids: primes 97-139, 10 seeds, dims 20-1,000, the ten suites; "
+    "a multi-GPU node or a cluster",
+    n_seeds=10,
+    sy=SongYeScale(
+        central=tuple(RaceCell(p=p, dims=_PAPER_DIMS) for p in (97, 107, 113, 127, 139)),
+        capacity=CapacitySweep(p=97, dims=(8, 12, 16, 24, 32), n_saturate=60_000,
+                               max_epochs=2_000),
+        suites={"weight_decay": (0.1, 0.3, 1.0, 3.0), "alpha": (0.3, 0.4, 0.5, 0.6, 0.7),
+                "dropout": (0.0, 0.1, 0.2, 0.4), "lr": (3e-4, 1e-3, 3e-3),
+                "init_scale": (0.5, 1.0, 2.0), "op": ("/", "+", "*"),
+                "depth": (2, 3, 4, 6, 8, 10), "heads": (1, 2, 4, 8)},
+    ),
+    ch=ChopraScale(setup=ChopraSetup(max_epochs=10_000)),
+    br=TutorialScale(setup=TutorialSetup(max_epochs=1_000)),
+)
+
+# -- nightly: one 8-GPU node overnight (<= 8 GPU-hours by cost.estimate_seconds) ---------------
+
+NIGHTLY = Scale(
+    name="nightly",
+    description="one 8-GPU node overnight: primes 97 and 113, 5 seeds, 5 dims, three values "
+    "per swept axis, 4,000-epoch budgets; <= 8 GPU-hours by the engine's estimate",
+    n_seeds=5,
+    sy=SongYeScale(
+        central=tuple(RaceCell(p=p, dims=(24, 32, 48, 64, 96), max_epochs=4_000)
+                      for p in (97, 113)),
+        capacity=CapacitySweep(p=97, dims=(8, 12, 16, 24), n_saturate=40_000,
+                               max_epochs=1_000),
+        suites={"weight_decay": (0.3, 1.0, 3.0), "alpha": (0.4, 0.5, 0.6),
+                "dropout": (0.0, 0.2, 0.4), "lr": (3e-4, 1e-3, 3e-3),
+                "init_scale": (0.5, 1.0, 2.0), "op": ("/", "+", "*"),
+                "depth": (2, 3, 4), "heads": (1, 2, 4)},
+    ),
+    ch=ChopraScale(setup=ChopraSetup(max_epochs=5_000)),
+    br=TutorialScale(setup=TutorialSetup(max_epochs=600)),
+)
+
+# -- smoke: the 2-core CI CPU, the whole `pytest claims` in <= 20 minutes ---------------------
+# Calibrated by measurement: docs/calibration.md.
+
+SMOKE = Scale(
+    name="smoke",
+    description="a CPU laptop or CI: small primes and widths calibrated so that every "
+    "phenomenon can show within a few thousand epochs; 3 seeds; <= 20 minutes on 2 cores",
+    n_seeds=3,
+    sy=SongYeScale(
+        central=(RaceCell(p=23, op="+", alpha=0.7, dims=(6, 8, 12, 16, 24), max_epochs=4_000,
+                          eval_every=20),),
+        capacity=CapacitySweep(p=23, dims=(4, 6, 8), n_saturate=1_500, max_epochs=1_000),
+        suites={"alpha": (0.8, 0.9)},
+    ),
+    ch=ChopraScale(setup=ChopraSetup(p=31, max_epochs=5_000), widths=(32, 64, 128, 256),
+                   source_numbers=False),
+    br=TutorialScale(setup=TutorialSetup(p=31, dim=64, ff=256, max_epochs=600), budget=150,
+                     source_numbers=False),
+)
+
+SCALES: dict[str, Scale] = {s.name: s for s in (SMOKE, NIGHTLY, PAPER)}
+
+
+def get_scale(name: str) -> Scale:
+    try:
+        return SCALES[name]
+    except KeyError:
+        raise ValueError(f"unknown scale {name!r}; choose from {sorted(SCALES)}") from None

@@ -1,0 +1,356 @@
+"""The verdict of a claim and the rules that decide it.
+
+A claim's outcome is supported, refuted or inconclusive (CLAIMS.md). ``ClaimResult`` carries
+the estimate, its interval, the p-value where there is one, the tolerance in words, the verdict
+and the sentence of the rule that decided it, so a report row and a test's failure message can
+be written from it alone. The rules are asymmetric on purpose: a claim is refuted only when the
+data contradict it at the stated confidence; a mere lack of evidence is inconclusive, never a
+silent pass and never a refutation. Re-exported by ``grokclaims.stats``.
+
+References: Clopper & Pearson (1934) for the exact binomial bound of ``decide_fraction``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+if TYPE_CHECKING:
+    from grokclaims.stats import StatResult
+
+# The claims' significance level ("p < 0.05" throughout CLAIMS.md).
+ALPHA = 0.05
+
+
+class Verdict(enum.Enum):
+    SUPPORTED = "supported"
+    REFUTED = "refuted"
+    INCONCLUSIVE = "inconclusive"
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types: NaN -> None, ±inf -> "inf" / "-inf", numpy -> Python, tuples -> lists."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if math.isnan(v):
+            return None
+        return v if math.isfinite(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "to_dict"):
+        return _jsonable(value.to_dict())
+    return str(value)
+
+
+def _fmt(x: float | None) -> str:
+    return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """What a claim measured and what was decided from it."""
+
+    name: str  # what ``estimate`` is, e.g. "log10(onset/P×)"
+    estimate: float
+    interval: tuple[float, float] | None
+    p_value: float | None
+    tolerance: str  # the assertion in words, e.g. "|log10(onset/P×)| <= 0.3"
+    verdict: Verdict
+    rule: str  # the sentence that decided the verdict
+    details: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.verdict, Verdict):
+            raise ValueError(f"verdict must be a Verdict, got {self.verdict!r}")
+        object.__setattr__(self, "estimate", float(self.estimate))
+        if self.interval is not None:
+            lo, hi = self.interval
+            object.__setattr__(self, "interval", (float(lo), float(hi)))
+        if self.p_value is not None:
+            object.__setattr__(self, "p_value", float(self.p_value))
+
+    def to_dict(self) -> dict:
+        """JSON-ready: floats, None, strings, lists and dicts only (NaN -> None)."""
+        return _jsonable(
+            {
+                "name": self.name,
+                "estimate": self.estimate,
+                "interval": self.interval,
+                "p_value": self.p_value,
+                "tolerance": self.tolerance,
+                "verdict": self.verdict,
+                "rule": self.rule,
+                "details": self.details,
+            }
+        )
+
+    def summary(self) -> str:
+        """One line for a report row or a failure message: observed vs expected, and why."""
+        ci = (
+            ""
+            if self.interval is None
+            else f" [{_fmt(self.interval[0])}, {_fmt(self.interval[1])}]"
+        )
+        p = "" if self.p_value is None else f", p = {_fmt(self.p_value)}"
+        return f"{self.name} = {_fmt(self.estimate)}{ci}{p}; expected {self.tolerance}; {self.rule}"
+
+
+def _result(name, estimate, interval, p_value, tolerance, verdict, rule, details=None):
+    return ClaimResult(name, estimate, interval, p_value, tolerance, verdict, rule, details or {})
+
+
+def _finite(*xs: float | None) -> bool:
+    return all(x is not None and math.isfinite(x) for x in xs)
+
+
+def decide_interval(
+    name: str,
+    estimate: float,
+    interval: tuple[float, float] | None,
+    lo: float,
+    hi: float,
+    tolerance: str,
+    *,
+    p_value: float | None = None,
+    details: dict | None = None,
+) -> ClaimResult:
+    """The claim: the quantity lies in [lo, hi] (either bound may be infinite).
+
+    Supported when the whole interval lies inside [lo, hi]; refuted when it lies entirely
+    outside (every value it allows contradicts the claim); inconclusive when it straddles a
+    bound or is missing. With a 95 % interval of nominal coverage, a true claim is refuted at
+    most 2.5 % of the time (the interval must miss the truth on the far side).
+    """
+    if not lo <= hi:
+        raise ValueError(f"lo ({lo}) must not exceed hi ({hi})")
+    band = f"[{_fmt(lo)}, {_fmt(hi)}]"
+    if interval is None or any(math.isnan(v) for v in interval):
+        verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: no confidence interval could be formed"
+        return _result(name, estimate, None, p_value, tolerance, verdict, rule, details)
+    a, b = sorted(interval)
+    ci = f"interval [{_fmt(a)}, {_fmt(b)}]"
+    if lo <= a and b <= hi:
+        verdict, rule = Verdict.SUPPORTED, f"supported: the {ci} lies inside {band}"
+    elif b < lo or a > hi:
+        verdict, rule = Verdict.REFUTED, f"refuted: the {ci} lies entirely outside {band}"
+    else:
+        verdict, rule = Verdict.INCONCLUSIVE, f"inconclusive: the {ci} straddles a bound of {band}"
+    return _result(name, estimate, (a, b), p_value, tolerance, verdict, rule, details)
+
+
+def decide_point(
+    name: str,
+    estimate: float,
+    lo: float,
+    hi: float,
+    tolerance: str,
+    *,
+    details: dict | None = None,
+) -> ClaimResult:
+    """A deterministic check of a number without an interval (R² >= 0.9, a ratio >= 3).
+
+    Supported when lo <= estimate <= hi, refuted otherwise, inconclusive when it is NaN. Use
+    ``decide_interval`` instead whenever the number has sampling noise worth an interval.
+    """
+    band = f"[{_fmt(lo)}, {_fmt(hi)}]"
+    if estimate is None or math.isnan(estimate):
+        verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: the estimate is undefined"
+    elif lo <= estimate <= hi:
+        verdict, rule = Verdict.SUPPORTED, f"supported: {_fmt(estimate)} lies in {band}"
+    else:
+        verdict, rule = Verdict.REFUTED, f"refuted: {_fmt(estimate)} lies outside {band}"
+    return _result(name, estimate, None, None, tolerance, verdict, rule, details)
+
+
+def decide_directional(
+    name: str,
+    estimate: float,
+    p_claimed: float | None,
+    p_opposite: float | None,
+    alpha: float = ALPHA,
+    tolerance: str = "",
+    *,
+    interval: tuple[float, float] | None = None,
+    details: dict | None = None,
+) -> ClaimResult:
+    """A directional claim ("ρ < 0 with one-sided p < 0.05").
+
+    Supported when the one-sided test in the claimed direction has p < alpha; refuted when
+    the one-sided test in the opposite direction has p < alpha; inconclusive otherwise. An
+    absent effect is not refuted: without an equivalence margin in the source, "no evidence
+    either way" is inconclusive. A true claim is therefore refuted at most alpha of the time
+    (exactly alpha at zero effect with a continuous test; less for any real effect).
+    """
+    tolerance = tolerance or f"one-sided p < {alpha} in the claimed direction"
+    if not _finite(p_claimed):
+        verdict, rule = (
+            Verdict.INCONCLUSIVE,
+            "inconclusive: no p-value (too few points or constant data)",
+        )
+    elif p_claimed < alpha:
+        rule = f"supported: one-sided p = {_fmt(p_claimed)} < {alpha} in the claimed direction"
+        verdict = Verdict.SUPPORTED
+    elif _finite(p_opposite) and p_opposite < alpha:
+        rule = f"refuted: one-sided p = {_fmt(p_opposite)} < {alpha} in the opposite direction"
+        verdict = Verdict.REFUTED
+    else:
+        rule = (
+            f"inconclusive: neither one-sided p is below {alpha} "
+            f"(claimed {_fmt(p_claimed)}, opposite {_fmt(p_opposite)})"
+        )
+        verdict = Verdict.INCONCLUSIVE
+    details = {**(details or {}), "p_opposite": p_opposite}
+    return _result(name, estimate, interval, p_claimed, tolerance, verdict, rule, details)
+
+
+def decide_test(
+    name: str,
+    test: StatResult,
+    alpha: float = ALPHA,
+    tolerance: str = "",
+    *,
+    interval: tuple[float, float] | None = None,
+) -> ClaimResult:
+    """``decide_directional`` on a one-sided ``StatResult`` (e.g. from ``trend_test``)."""
+    if test.alternative == "two-sided":
+        raise ValueError("decide_test needs a one-sided test (alternative 'less' or 'greater')")
+    details = {"method": test.method, "n": test.n, **test.details}
+    return decide_directional(
+        name,
+        test.statistic,
+        test.p_value,
+        test.p_opposite,
+        alpha,
+        tolerance,
+        interval=interval,
+        details=details,
+    )
+
+
+def decide_all(
+    name: str,
+    flags: Sequence[bool | None],
+    *,
+    tolerance: str = "every run",
+    labels: Sequence[str] | None = None,
+    details: dict | None = None,
+) -> ClaimResult:
+    """ "Every seed groks": supported if every run passes, refuted if any usable run fails.
+
+    A None flag is an unusable run: with all usable runs passing it makes the result
+    inconclusive (the missing run might have failed). No usable run: inconclusive.
+    """
+    flags = list(flags)
+    labels = [str(i) for i in range(len(flags))] if labels is None else list(labels)
+    if len(labels) != len(flags):
+        raise ValueError(f"labels must have {len(flags)} entries, got {len(labels)}")
+    usable = [f for f in flags if f is not None]
+    failed = [lab for lab, f in zip(labels, flags) if f is not None and not f]
+    n_missing = len(flags) - len(usable)
+    estimate = sum(map(bool, usable)) / len(usable) if usable else math.nan
+    details = {**(details or {}), "n": len(flags), "n_unusable": n_missing, "failed": failed}
+    if not usable:
+        verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: no usable runs"
+    elif failed:
+        shown = ", ".join(failed[:5]) + (", …" if len(failed) > 5 else "")
+        verdict = Verdict.REFUTED
+        rule = f"refuted: {len(failed)} of {len(usable)} usable runs fail ({shown})"
+    elif n_missing:
+        verdict = Verdict.INCONCLUSIVE
+        rule = f"inconclusive: all {len(usable)} usable runs pass but {n_missing} are unusable"
+    else:
+        verdict, rule = Verdict.SUPPORTED, f"supported: all {len(usable)} runs pass"
+    return _result(name, estimate, None, None, tolerance, verdict, rule, details)
+
+
+def decide_fraction(
+    name: str,
+    successes: int,
+    n: int,
+    min_fraction: float,
+    *,
+    alpha: float = ALPHA,
+    tolerance: str = "",
+    details: dict | None = None,
+) -> ClaimResult:
+    """ "In >= 80 % of seeds": supported when the observed fraction meets the bar (the claim's
+    own wording), refuted when the one-sided (1 - alpha) Clopper–Pearson upper bound lies below
+    the bar, inconclusive in between.
+
+    A true claim (true fraction >= bar) is refuted at most alpha of the time, exactly as an
+    exact binomial test; ``p_value`` is that test's P(X <= successes | bar). The interval is
+    the pair of one-sided (1 - alpha) bounds, i.e. a two-sided (1 - 2·alpha) interval.
+    """
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must lie in [0, n={n}], got {successes}")
+    if not 0 < min_fraction <= 1:
+        raise ValueError(f"min_fraction must lie in (0, 1], got {min_fraction}")
+    tolerance = tolerance or f"fraction >= {min_fraction:.0%}"
+    details = {**(details or {}), "successes": int(successes), "n": int(n)}
+    if n == 0:
+        verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: no usable runs"
+        return _result(name, math.nan, None, None, tolerance, verdict, rule, details)
+    k = int(successes)
+    lower = float(stats.beta.ppf(alpha, k, n - k + 1)) if k > 0 else 0.0
+    upper = float(stats.beta.ppf(1 - alpha, k + 1, n - k)) if k < n else 1.0
+    p = float(stats.binom.cdf(k, n, min_fraction))
+    bar = f"{min_fraction:.3g}"
+    if k >= min_fraction * n - 1e-9:
+        verdict, rule = Verdict.SUPPORTED, f"supported: {k}/{n} = {k / n:.3g} meets the bar {bar}"
+    elif upper < min_fraction:
+        verdict = Verdict.REFUTED
+        rule = (
+            f"refuted: {k}/{n}; the one-sided {1 - alpha:.0%} Clopper–Pearson upper bound "
+            f"{upper:.3g} is below the bar {bar}"
+        )
+    else:
+        verdict = Verdict.INCONCLUSIVE
+        rule = (
+            f"inconclusive: {k}/{n} is below the bar {bar} but the upper bound {upper:.3g} is not"
+        )
+    return _result(name, k / n, (lower, upper), p, tolerance, verdict, rule, details)
+
+
+def decide_conjunction(
+    name: str,
+    parts: Mapping[str, ClaimResult],
+    *,
+    tolerance: str = "every part supported",
+) -> ClaimResult:
+    """A claim made of several assertions (CH3: "no seed groks at wd <= 0.1; ...; >= 3x").
+
+    Refuted if any part is refuted; supported if all are supported; inconclusive otherwise.
+    The estimate is the share of parts supported; each part is kept in ``details``.
+    """
+    if not parts:
+        raise ValueError("parts must not be empty")
+    by = {v: [k for k, r in parts.items() if r.verdict is v] for v in Verdict}
+    estimate = len(by[Verdict.SUPPORTED]) / len(parts)
+    details = {k: r.to_dict() for k, r in parts.items()}
+    if by[Verdict.REFUTED]:
+        verdict, rule = (
+            Verdict.REFUTED,
+            f"refuted: part(s) {', '.join(by[Verdict.REFUTED])} refuted",
+        )
+    elif by[Verdict.INCONCLUSIVE]:
+        shown = ", ".join(by[Verdict.INCONCLUSIVE])
+        verdict, rule = Verdict.INCONCLUSIVE, f"inconclusive: part(s) {shown} inconclusive"
+    else:
+        verdict, rule = Verdict.SUPPORTED, f"supported: all {len(parts)} parts supported"
+    return _result(name, estimate, None, None, tolerance, verdict, rule, details)

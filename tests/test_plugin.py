@@ -1,0 +1,264 @@
+"""The pytest plugin, black-box: toy claim modules run in pytester sessions.
+
+Verdicts decide outcomes (supported -> pass, refuted -> fail, inconclusive -> skip), every claim
+reaches the report (crashes too), ``-n 2`` reports what ``-n 0`` does, bad options stop the
+session before any claim runs, and the plan mode counts exactly the runs a real session trains.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from toyclaims import (
+    PLANNED,
+    TOY,
+    TOY_EXPECTED,
+    load_results,
+    outcomes,
+    plan_totals,
+    planned_specs,
+    report_dirs,
+    run_claims,
+)
+
+from grokclaims.registry import Registry
+
+
+def test_verdicts_decide_outcomes_and_the_report_lists_every_claim(pytester):
+    pytester.makepyfile(test_toy=TOY)
+    result = run_claims(pytester, "-rs")
+    result.assert_outcomes(passed=3, failed=2, skipped=1)
+    out = result.stdout.str()
+    # refuted: a failure that gives observed vs expected, the interval and the rule
+    assert ("TOY2 refuted: y = 5 [4.5, 5.5]; expected y in [0, 2]; refuted: the interval "
+            "[4.5, 5.5] lies entirely outside [0, 2]") in out
+    # inconclusive: a skip with the reason, located at the claim's test (not in grokclaims)
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_toy.py:*: TOY3 inconclusive: z = 0.25 "
+                                 "[[]-0.5, 1[]], p = 0.31; expected z > 0; inconclusive: *"])
+    assert "context.py" not in out
+    # each verdict printed as it arrives
+    result.stdout.fnmatch_lines_random(["[[]grokclaims[]] TOY1: supported: x = 1 [[]0.9, 1.1[]]*",
+                                        "[[]grokclaims[]] TOY2: refuted: *",
+                                        "[[]grokclaims[]] TOY4: error: *ZeroDivisionError*"])
+
+    reports = pytester.path / "reports"
+    (report,) = report_dirs(reports)
+    assert report.name.endswith("-smoke")
+    latest = reports / "latest"
+    assert latest.is_symlink() and latest.resolve() == report.resolve()
+    assert f"report: {report / 'REPORT.md'}" in out
+
+    results = load_results(report)
+    assert outcomes(results) == TOY_EXPECTED
+    meta = results["meta"]
+    assert (meta["scale"], meta["seeds"], meta["runs"], meta["trained"], meta["reused"]) == (
+        "smoke", [0, 1, 2], 3, 3, 0)
+    by_id = {c["test_id"]: c for c in results["claims"]}
+    assert by_id["TOY1"]["measurements"][0]["value"] == 3.0
+    assert by_id["TOY3"]["result"]["p_value"] == 0.31
+    assert "ZeroDivisionError" in by_id["TOY4"]["error"]
+    (figure,) = by_id["TOY1"]["figures"]
+    assert figure.startswith("figures/") and figure.endswith(".png")
+    assert (report / figure).read_bytes().startswith(b"\x89PNG")
+
+    md = (report / "REPORT.md").read_text()
+    assert "| runs | 3 used: 3 trained in this session, 0 reused from the registry |" in md
+    for row in ["| [TOY1](#toy1) | x lies in [0, 2] | ✅ supported | x = 1 [0.9, 1.1] | "
+                f"x in [0, 2] | [figure]({figure}) |",
+                "| [TOY2](#toy2) | y lies in [0, 2] | ❌ refuted | y = 5 [4.5, 5.5] | y in [0, 2] |",
+                "| [TOY3](#toy3) | z is positive | ❔ inconclusive | z = 0.25 [-0.5, 1], p = 0.31 |",
+                "| [TOY4](#toy4) | w can be computed | 💥 error | n/a |",
+                "| [TOY5[0.5]](#toy5) | v is small | ✅ supported | v = 0.5 |",
+                "| [TOY5[1.5]](#toy5) | v is small | ✅ supported | v = 1.5 |"]:
+        assert row in md, row
+    assert f"![TOY1]({figure})" in md
+    assert "> The toy models fit five residues." in md  # the docstring, quoted
+    assert "ZeroDivisionError: division by zero" in md
+    assert "No previous report at this scale." in md
+
+
+def test_xdist_gives_the_same_report_as_one_process(pytester):
+    pytester.makepyfile(test_toy=TOY)
+    serial = run_claims(pytester, "-n", "0", report_dir=pytester.path / "serial")
+    serial.assert_outcomes(passed=3, failed=2, skipped=1)
+    parallel = run_claims(pytester, "-n", "2", subprocess=True,
+                          report_dir=pytester.path / "parallel",
+                          store=pytester.path / "parallel.sqlite")
+    parallel.assert_outcomes(passed=3, failed=2, skipped=1)
+    parallel.stdout.fnmatch_lines(["*2 workers*"])
+
+    (one,) = report_dirs(pytester.path / "serial")
+    (two,) = report_dirs(pytester.path / "parallel")  # one report, from the controller
+    assert outcomes(load_results(one)) == outcomes(load_results(two)) == TOY_EXPECTED
+    meta = load_results(two)["meta"]
+    assert (meta["runs"], meta["trained"], meta["reused"]) == (3, 3, 0)
+    md = (two / "REPORT.md").read_text()
+    for test_id in TOY_EXPECTED:
+        assert f"| [{test_id}](" in md
+    assert len(list((two / "figures").glob("*.png"))) == 1
+
+
+BROKEN = '''
+import pytest
+from grokclaims.verdicts import decide_point
+
+
+@pytest.fixture
+def data():
+    raise RuntimeError("cannot load the data")
+
+
+@pytest.mark.claim(id="OK1", statement="fine")
+def test_ok(grok):
+    grok.conclude(decide_point("a", 1.0, 0.0, 2.0, "a in [0, 2]"))
+
+
+@pytest.mark.claim(id="BAD1", statement="a fixture fails")
+def test_setup_fails(grok, data):
+    pass
+
+
+@pytest.mark.claim(id="BAD2", statement="forgets its verdict")
+def test_no_verdict(grok):
+    grok.record("b", 2.0)
+
+
+@pytest.mark.claim(id="BAD3", statement="refuted")
+def test_refuted(grok):
+    grok.conclude(decide_point("c", 3.0, 0.0, 2.0, "c in [0, 2]"))
+
+
+def test_not_a_claim():
+    assert False
+'''
+
+
+def test_failing_and_broken_claims_still_leave_a_full_report(pytester):
+    pytester.makepyfile(test_broken=BROKEN)
+    result = run_claims(pytester)
+    result.assert_outcomes(passed=1, failed=3, errors=1)
+    result.stdout.fnmatch_lines(["*BAD2: the test ended without grok.conclude(verdict)*"])
+    (report,) = report_dirs(pytester.path / "reports")
+    results = load_results(report)
+    assert {c["nodeid"].split("::")[-1]: c["outcome"] for c in results["claims"]} == {
+        "test_ok": "passed", "test_setup_fails": "failed", "test_no_verdict": "failed",
+        "test_refuted": "failed"}  # a plain failing test is no claim
+    got = outcomes(results)
+    assert got["OK1"] == ("passed", "supported")
+    assert got["BAD2"] == ("failed", "error")
+    assert got["BAD3"] == ("failed", "refuted")
+    md = (report / "REPORT.md").read_text()
+    assert "cannot load the data" in md
+    assert "💥 error" in md and "❌ refuted" in md and "✅ supported" in md
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--grok-scale", "huge"], "argument --grok-scale: invalid choice: 'huge'"),
+    (["-o", "grok_scale=huge"], "grok_scale: unknown scale 'huge'"),
+    (["--grok-seeds", "-1"], "argument --grok-seeds: must be >= 1, got -1"),
+    (["--grok-seeds=-1"], "argument --grok-seeds: must be >= 1, got -1"),
+    (["--grok-seeds", "0"], "argument --grok-seeds: must be >= 1, got 0"),
+    (["--grok-seeds", "abc"], "argument --grok-seeds: not an integer: 'abc'"),
+    (["-o", "grok_seeds=0"], "grok_seeds: must be >= 1, got 0"),
+])
+def test_bad_options_fail_fast(pytester, args, message):
+    pytester.makepyfile(test_toy=TOY)
+    result = run_claims(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert not (pytester.path / "reports").exists()
+    assert not (pytester.path / "store").exists()
+
+
+def test_an_unwritable_report_dir_fails_fast(pytester):
+    pytester.makepyfile(test_toy=TOY)
+    (pytester.path / "a_file").write_text("not a directory\n")
+    result = run_claims(pytester, report_dir=pytester.path / "a_file" / "reports")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--grok-report-dir */a_file/reports: not writable "
+                                 "(Not a directory)*"])
+    result.stdout.no_fnmatch_line("*[[]grokclaims[]] TOY*")
+    assert not (pytester.path / "store").exists()  # nothing ran
+
+
+@pytest.mark.parametrize("kind", ["text", "sqlite"])
+def test_a_store_that_is_not_a_registry_fails_fast(pytester, kind):
+    pytester.makepyfile(test_toy=TOY)
+    store = pytester.path / "notes.db"
+    if kind == "text":
+        store.write_text("my notes\n" * 20)
+    else:
+        con = sqlite3.connect(store)
+        con.execute("CREATE TABLE t (x)")
+        con.commit()
+        con.close()
+    before = store.read_bytes()
+    result = run_claims(pytester, store=store)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--grok-store: {store}*not a grokclaims run store*"])
+    result.stdout.no_fnmatch_line("*[[]grokclaims[]] TOY*")
+    assert store.read_bytes() == before  # left untouched
+    assert not (pytester.path / "reports").exists()
+
+
+def test_relative_paths_on_the_command_line_are_taken_from_the_current_directory(
+        pytester, monkeypatch):
+    pytester.makepyfile(test_toy=TOY)
+    sub = pytester.mkdir("sub")
+    monkeypatch.chdir(sub)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--grok-store", "runs.sqlite",
+                                "--grok-report-dir", "out", "../test_toy.py", "-k", "param")
+    result.assert_outcomes(passed=2)
+    assert (sub / "runs.sqlite").is_file()
+    assert len(report_dirs(sub / "out")) == 1
+    assert not (pytester.path / "out").exists()
+
+
+def _completed(store) -> int:
+    with Registry(store) as reg:
+        return len(reg.runs(status="completed"))
+
+
+def test_plan_counts_the_runs_that_a_real_session_then_trains(pytester):
+    pytester.makepyfile(test_planned=PLANNED)
+    store = pytester.path / "store" / "runs.sqlite"
+    specs = planned_specs()
+    with Registry(store) as reg:  # one of the six runs is stored already
+        reg.get_or_train(specs[:1])
+
+    plan = run_claims(pytester, "--grok-plan", "-rs")
+    plan.assert_outcomes(skipped=2)
+    plan.stdout.fnmatch_lines(["*= grokclaims plan =*",
+                               "claim * runs * stored * to train *",
+                               "PL1 * 3 * 1 * 2 *",
+                               "PL2 * 5 * 0 * 5 *",
+                               "SKIPPED [[]1[]] test_planned.py:*: planned 3 runs, 2 to train"])
+    assert plan_totals(plan.stdout.str()) == (len(specs), 1, len(specs) - 1)
+    assert _completed(store) == 1  # the plan trained nothing
+    assert not (pytester.path / "reports").exists()  # and wrote no report
+
+    real = run_claims(pytester)
+    real.assert_outcomes(passed=2)
+    assert _completed(store) == len(specs)
+    (first,) = report_dirs(pytester.path / "reports")
+    results = load_results(first)
+    meta = results["meta"]
+    assert (meta["runs"], meta["trained"], meta["reused"]) == (len(specs), len(specs) - 1, 1)
+    trained = {c["test_id"]: c["measurements"][0]["value"] for c in results["claims"]}
+    assert sum(trained.values()) == len(specs) - 1  # what the plan said was missing
+    assert (f"| runs | {len(specs)} used: {len(specs) - 1} trained in this session, 1 reused "
+            "from the registry |") in (first / "REPORT.md").read_text()
+
+    again = run_claims(pytester)
+    again.assert_outcomes(passed=2)
+    again.stdout.no_fnmatch_line("*training * members*")
+    second = report_dirs(pytester.path / "reports")[-1]
+    assert second != first
+    rerun = load_results(second)
+    assert (rerun["meta"]["trained"], rerun["meta"]["reused"]) == (0, len(specs))
+    assert outcomes(rerun) == outcomes(results)
+    assert {c["test_id"]: c["result"] for c in rerun["claims"]} == {
+        c["test_id"]: c["result"] for c in results["claims"]}
+    assert "No verdict moved since" in (second / "REPORT.md").read_text()
+    assert _completed(store) == len(specs)

@@ -1,0 +1,61 @@
+"""The scales are complete grids within their stated budgets (cost estimates, no training)."""
+
+import pytest
+
+from grokclaims.cost import estimate_seconds
+from grokclaims.scales import AXES, SCALES, get_scale
+
+
+def all_specs(scale):
+    seeds = scale.seed_list()
+    sy, ch, br = scale.sy, scale.ch, scale.br
+    specs = [s for c in sy.cells() for s in c.specs(seeds, shuffled=c in sy.central)]
+    specs += sy.capacity.specs(seeds)
+    st = ch.setup
+    for field, values in (("weight_decay", ch.weight_decays), ("width", ch.widths),
+                          ("op", ch.ops), ("alpha", ch.alphas)):
+        specs += [st.spec(s, **{field: v}) for v in values for s in seeds]
+    specs += [br.setup.spec(s, weight_decay=w) for w in (0.0, *br.weight_decays) for s in seeds]
+    return {s.run_id: s for s in specs}
+
+
+def test_nightly_fits_one_8_gpu_node_overnight():
+    """<= 8 GPU-hours by the engine's own estimate, every run at its full budget."""
+    hours = sum(estimate_seconds(s, "cuda") for s in all_specs(SCALES["nightly"]).values()) / 3600
+    assert hours <= 8, f"nightly needs {hours:.1f} GPU-hours by cost.estimate_seconds"
+
+
+def test_paper_scale_has_the_authors_grid():
+    paper = SCALES["paper"]
+    assert paper.n_seeds == 10
+    assert {c.p for c in paper.sy.central} <= set(range(97, 140))
+    assert set(paper.sy.suites) == set(AXES)
+    assert min(paper.sy.central[0].dims) == 20 and max(paper.sy.central[0].dims) == 1000
+
+
+@pytest.mark.parametrize("name", sorted(SCALES))
+def test_every_scale_has_three_seeds_or_more_and_valid_cells(name):
+    scale = get_scale(name)
+    assert scale.n_seeds >= 3
+    for cell in scale.sy.cells():
+        assert cell.dims, cell
+        for d in cell.dims:
+            cell.task_spec(d, 0)  # a valid spec: raises on a bad width/heads combination
+    for axis, _ in scale.sy.swept():
+        assert axis in AXES
+
+
+def test_suite_cells_differ_from_the_central_cell_in_one_axis():
+    sy = SCALES["nightly"].sy
+    base = sy.central[0]
+    for axis, value in sy.swept():
+        cell = sy.cell(axis, value)
+        assert getattr(cell, axis) == value != getattr(base, axis)
+
+
+def test_unknown_scale_and_bad_seed_counts_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown scale 'huge'"):
+        get_scale("huge")
+    with pytest.raises(ValueError, match="seeds"):
+        SCALES["smoke"].seed_list(0)
+    assert SCALES["smoke"].seed_list(5) == (0, 1, 2, 3, 4)
