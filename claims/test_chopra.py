@@ -166,6 +166,10 @@ def _record_source(grok, name: str, value: float, source=_ABSENT, unit: str = "e
                    note: str = "") -> None:
     """Our number with the source's beside it (nightly/paper) or as a note (smoke: p differs).
     ``source`` None means the source saw no grokking by its 5,000-epoch budget."""
+    if value is not None and math.isinf(value):  # a censored median
+        value = None
+        note = ("not reached: more than half the seeds never grokked within the budget"
+                + (f"; {note}" if note else ""))
     if source is _ABSENT:
         grok.record(name, value, unit=unit, note=note)
     elif grok.scale.ch.source_numbers:
@@ -184,6 +188,13 @@ def _labels(seeds, prefix: str = "") -> list[str]:
 def _median_or_nan(values) -> float:
     vals = [v for v in values if v is not None]
     return float(np.median(vals)) if vals else math.nan
+
+
+def _record_parts(grok, parts) -> None:
+    """Each part of a conjunction as a row of the report: its estimate, interval and rule."""
+    for key, r in parts.items():
+        grok.record(f"[{r.verdict.value}] {key}: {r.name}", r.estimate, interval=r.interval,
+                    note=r.rule)
 
 
 # --------------------------------------------------------------------------- CH1
@@ -234,8 +245,7 @@ def test_ch1_baseline_groks(grok):
 
     _record_source(grok, "median overfit epoch", med_overfit, SRC_BASELINE["overfit"],
                    note=RESOLUTION)
-    _record_source(grok, "median grok epoch", med_grok, SRC_BASELINE["grok"],
-                   note="inf = not every seed grokked")
+    _record_source(grok, "median grok epoch", med_grok, SRC_BASELINE["grok"])
     _record_source(grok, "median delay (grokked seeds)", _median_or_nan(delays),
                    SRC_BASELINE["delay"])
     grok.record("median test accuracy at the overfit epoch", _median_or_nan(at_overfit),
@@ -249,6 +259,7 @@ def test_ch1_baseline_groks(grok):
                                          title=f"CH1 baseline: p = {ch.setup.p}, width "
                                                f"{ch.setup.width}, alpha {ch.setup.alpha}, "
                                                f"wd {ch.setup.weight_decay}"), "curves")
+    _record_parts(grok, parts)
     grok.conclude(decide_conjunction("share of CH1 parts supported", parts,
                                      tolerance="every seed groks; test < 10 % at the overfit "
                                                "epoch; final test >= 99 %"
@@ -325,8 +336,7 @@ def test_ch3_weight_decay_value(grok, wd):
     result = _every_seed(runs, _labels(grok.seeds), groks=groks,
                          what=f"share {'grokked' if groks else 'not grokked'} at wd {wd}")
     _record_source(grok, f"median grok epoch at wd {wd}",
-                   _censored_median(_epochs(runs, "generalised_epoch")), SRC_WD.get(wd, _ABSENT),
-                   note="inf = not every seed grokked")
+                   _censored_median(_epochs(runs, "generalised_epoch")), SRC_WD.get(wd, _ABSENT))
     grok.record(f"median overfit epoch at wd {wd}",
                 _median_or_nan(_epochs(runs, "memorised_epoch")), unit="epochs")
     grok.conclude(result)
@@ -370,13 +380,14 @@ def test_ch3_weight_decay_sweep(grok, over):
                 note=f"one-sided p = {trend.p_value:.3g}")
     for wd in wds:
         _record_source(grok, f"median grok epoch, wd {wd}", _censored_median(grok_by[wd]),
-                       SRC_WD.get(wd, _ABSENT), note="inf = not every seed grokked")
+                       SRC_WD.get(wd, _ABSENT))
     grok.figure(dynamics.sweep(wds, [grok_by[wd] for wd in wds], xlabel="weight decay",
                                budget=budget, categorical=True,
                                second=[_epochs(by[wd], "memorised_epoch") for wd in wds],
                                second_label="overfit epoch",
                                source=SRC_WD if ch.source_numbers else None,
                                title=f"CH3: weight decay, p = {ch.setup.p}"), "sweep")
+    _record_parts(grok, parts)
     grok.conclude(decide_conjunction("share of CH3 parts supported", parts))
 
 
@@ -400,7 +411,7 @@ def test_ch4_width_value(grok, width):
                          what=f"share grokked at width {width}")
     _record_source(grok, f"median grok epoch at width {width}",
                    _censored_median(_epochs(runs, "generalised_epoch")),
-                   SRC_WIDTH_GROK.get(width, _ABSENT), note="inf = not every seed grokked")
+                   SRC_WIDTH_GROK.get(width, _ABSENT))
     _record_source(grok, f"median overfit epoch at width {width}",
                    _median_or_nan(_epochs(runs, "memorised_epoch")),
                    SRC_WIDTH_OVERFIT.get(width, _ABSENT))
@@ -465,13 +476,14 @@ def test_ch4_width_sweep(grok, over):
     for w in widths:
         _record_source(grok, f"median overfit epoch, width {w}",
                        _median_or_nan(overfit[w]), SRC_WIDTH_OVERFIT.get(w, _ABSENT))
-        _record_source(grok, f"median grok epoch, width {w}", meds[w], SRC_WIDTH_GROK.get(w, _ABSENT),
-                       note="inf = not every seed grokked")
+        _record_source(grok, f"median grok epoch, width {w}", meds[w],
+                       SRC_WIDTH_GROK.get(w, _ABSENT))
     grok.figure(dynamics.sweep(widths, [groked[w] for w in widths], xlabel="hidden width",
                                budget=budget, log_x=True,
                                second=[overfit[w] for w in widths], second_label="overfit epoch",
                                source=SRC_WIDTH_GROK if ch.source_numbers else None,
                                title=f"CH4: width, p = {ch.setup.p}"), "sweep")
+    _record_parts(grok, parts)
     grok.conclude(decide_conjunction("share of CH4 parts supported", parts))
 
 
@@ -494,8 +506,7 @@ def test_ch5_operation_value(grok, op):
     result = _every_seed(runs, _labels(grok.seeds), groks=True,
                          what=f"share grokked on a {op} b")
     _record_source(grok, f"median grok epoch, a {op} b",
-                   _censored_median(_epochs(runs, "generalised_epoch")), SRC_OP.get(op, _ABSENT),
-                   note="inf = not every seed grokked")
+                   _censored_median(_epochs(runs, "generalised_epoch")), SRC_OP.get(op, _ABSENT))
     grok.conclude(result)
 
 
@@ -524,14 +535,14 @@ def test_ch5_operation_sweep(grok, over):
             groked[fast], budget, 0.0, OP_GROK_RATIO, f"<= {OP_GROK_RATIO} ({RESOLUTION})"),
     }
     for op in ops:
-        _record_source(grok, f"median grok epoch, a {op} b", meds[op], SRC_OP.get(op, _ABSENT),
-                       note="inf = not every seed grokked")
+        _record_source(grok, f"median grok epoch, a {op} b", meds[op], SRC_OP.get(op, _ABSENT))
     grok.figure(dynamics.sweep(ops, [groked[o] for o in ops], xlabel="operation",
                                budget=budget, categorical=True,
                                second=[_epochs(by[o], "memorised_epoch") for o in ops],
                                second_label="overfit epoch",
                                source=SRC_OP if ch.source_numbers else None,
                                title=f"CH5: operations, p = {ch.setup.p}"), "sweep")
+    _record_parts(grok, parts)
     grok.conclude(decide_conjunction("share of CH5 parts supported", parts))
 
 
@@ -556,8 +567,8 @@ def test_ch6_data_fraction_value(grok, alpha):
     result = _every_seed(runs, _labels(grok.seeds), groks=groks,
                          what=f"share {'grokked' if groks else 'not grokked'} at alpha {alpha}")
     _record_source(grok, f"median grok epoch at alpha {alpha}",
-                   _censored_median(_epochs(runs, "generalised_epoch")), SRC_ALPHA.get(alpha, _ABSENT),
-                   note="inf = not every seed grokked")
+                   _censored_median(_epochs(runs, "generalised_epoch")),
+                   SRC_ALPHA.get(alpha, _ABSENT))
     grok.conclude(result)
 
 
@@ -597,11 +608,12 @@ def test_ch6_data_fraction_sweep(grok, over):
                 note=f"one-sided p = {trend.p_value:.3g}")
     for a in alphas:
         _record_source(grok, f"median grok epoch, alpha {a}", _censored_median(groked[a]),
-                       SRC_ALPHA.get(a, _ABSENT), note="inf = not every seed grokked")
+                       SRC_ALPHA.get(a, _ABSENT))
     grok.figure(dynamics.sweep(alphas, [groked[a] for a in alphas],
                                xlabel="training fraction alpha", budget=budget, categorical=True,
                                second=[_epochs(by[a], "memorised_epoch") for a in alphas],
                                second_label="overfit epoch",
                                source=SRC_ALPHA if ch.source_numbers else None,
                                title=f"CH6: data fraction, p = {ch.setup.p}"), "sweep")
+    _record_parts(grok, parts)
     grok.conclude(decide_conjunction("share of CH6 parts supported", parts))

@@ -186,9 +186,11 @@ def test_sy2_memorises_only_with_enough_capacity(grok):
                               vlines={"C·P = K/2": K / 2 / C_PAPER, "C·P = 2K": 2 * K / C_PAPER},
                               title="SY2: memorisation of n_equiv random targets"))
     parts = {
-        "C·P < K/2: never": decide_all(list(~memorised[low]), labels=list(labels[low]),
+        "C·P < K/2: never": decide_all("runs below K/2 that do not memorise",
+                                       list(~memorised[low]), labels=list(labels[low]),
                                        tolerance="no run memorises"),
-        "C·P > 2K: all": decide_all(list(memorised[high]), labels=list(labels[high]),
+        "C·P > 2K: all": decide_all("runs above 2K that memorise",
+                                    list(memorised[high]), labels=list(labels[high]),
                                     tolerance="every run memorises within the budget"),
     }
     result = decide_conjunction("SY2", parts)
@@ -532,7 +534,8 @@ def test_sy10_no_trend_along_any_axis(grok):
     parts = {
         "no trend": decide_point("smallest Holm p", worst, 0.05, 1.0,
                                  "Holm-adjusted p ≥ 0.05 on every axis"),
-        "cells within 0.3": decide_all(within + [None] * (len(per_cell) - len(within)),
+        "cells within 0.3": decide_all("cells within 0.3 decades",
+                                       within + [None] * (len(per_cell) - len(within)),
                                        tolerance="|log10(onset / P×)| ≤ 0.3 in every cell"),
     }
     result = decide_conjunction("SY10", parts)

@@ -199,6 +199,23 @@ def _install_progress_log(config: pytest.Config) -> None:
         log.propagate = False
 
 
+def _interrupt_on_sigterm(state: dict) -> None:
+    """A terminated session (a CI timeout, ``kill``) unwinds like Ctrl-C, so the registry
+    releases the runs this process had claimed instead of leaving them to go stale."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt("terminated (SIGTERM)")
+
+    state["sigterm"] = signal.signal(signal.SIGTERM, interrupt)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(state_key, None)
     if state is None:
@@ -209,6 +226,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         log.setLevel(level)
         log.propagate = propagate
         state["log_handler"] = None
+    if "sigterm" in state:
+        import signal
+
+        signal.signal(signal.SIGTERM, state.pop("sigterm"))
     if state["registry"] is not None:
         state["registry"].close()
         state["registry"] = None
@@ -285,6 +306,7 @@ def _registry(config: pytest.Config) -> Registry:
     state = config.stash[state_key]
     if state["registry"] is None:
         _install_progress_log(config)
+        _interrupt_on_sigterm(state)
         try:
             state["registry"] = Registry(state["settings"]["store"], log=log)
         except Exception as exc:

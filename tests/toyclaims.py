@@ -11,14 +11,20 @@ import json
 import re
 from pathlib import Path
 
+import matplotlib.pyplot
 import pytest
+
+import grokclaims.cost
+import grokclaims.report
+
+# pytester restores sys.modules after each in-process session: what the toy sessions import is
+# imported here once, so that each session does not import it again (the hypothesis plugin,
+# which imports hypothesis at the end of every session, is turned off in them: grok_args).
+_IMPORTED = (grokclaims.cost, grokclaims.report, matplotlib.pyplot)
 
 # Supported (with runs, a measurement and a figure), refuted, inconclusive, a crash, and a
 # parametrised supported claim; decided by the verdicts' rules or a ClaimResult built directly.
 TOY = '''
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pytest
 
 from grokclaims.setups import ChopraSetup
@@ -32,6 +38,8 @@ def test_supported(grok):
     """The toy models fit five residues."""
     runs = grok.runs([TINY.spec(s) for s in grok.seeds])
     grok.record("runs", len(runs), (len(runs), len(runs)), source_value=3)
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots()
     ax.plot([r.result.trace.val_acc[-1] for r in runs])
     grok.figure(fig, "val")
@@ -113,7 +121,8 @@ def planned_specs():
 def grok_args(tmp: Path, *extra: str, report_dir: Path | None = None,
               store: Path | None = None) -> list[str]:
     """Command-line arguments pointing the store and the reports into ``tmp``."""
-    return ["-p", "no:cacheprovider", "--grok-store", str(store or tmp / "store" / "runs.sqlite"),
+    return ["-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+            "--grok-store", str(store or tmp / "store" / "runs.sqlite"),
             "--grok-report-dir", str(report_dir or tmp / "reports"), *extra]
 
 

@@ -1,0 +1,172 @@
+"""The report: the changes since the previous report, ``python -m grokclaims.report diff`` and
+the report directory (unique names, the ``latest`` link)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from toyclaims import load_results, report_dirs, run_claims
+
+from grokclaims import report
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+FLIP = '''
+import os
+
+import pytest
+from grokclaims.verdicts import decide_point
+
+
+@pytest.mark.claim(id="FL1", statement="v stays below 2")
+def test_flips(grok):
+    v = float(os.environ["TOY_FLIP_VALUE"])
+    grok.conclude(decide_point("v", v, 0.0, 2.0, "v in [0, 2]"))
+
+
+@pytest.mark.claim(id="FL2", statement="w stays below 2")
+def test_steady(grok):
+    grok.conclude(decide_point("w", 1.0, 0.0, 2.0, "w in [0, 2]"))
+'''
+
+
+def _diff(old, new) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grokclaims.report", "diff", str(old), str(new)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_two_sessions_into_one_report_dir_show_the_moved_verdict(pytester, monkeypatch):
+    pytester.makepyfile(test_flip=FLIP)
+    monkeypatch.setenv("TOY_FLIP_VALUE", "1.0")
+    run_claims(pytester).assert_outcomes(passed=2)
+    monkeypatch.setenv("TOY_FLIP_VALUE", "3.0")  # at once: the same second, most likely
+    run_claims(pytester).assert_outcomes(passed=1, failed=1)
+
+    reports = pytester.path / "reports"
+    old, new = report_dirs(reports)  # two reports: the second did not overwrite the first
+    assert (reports / "latest").resolve() == new.resolve()
+    assert load_results(new)["meta"]["previous_report"] == old.name
+    md = (new / "REPORT.md").read_text()
+    section = md.split("## Changes since the previous report")[1].split("\n## ")[0]
+    assert f"Compared with `{old.name}`:" in section
+    assert "| FL1 | supported | refuted |" in section
+    assert "FL2" not in section  # unchanged
+
+    moved = _diff(old, new)
+    assert moved.returncode == 1, moved
+    assert moved.stdout.splitlines() == ["FL1: supported -> refuted"]
+    same = _diff(old, old)
+    assert (same.returncode, same.stdout.strip()) == (0, "no verdict moved")
+    assert _diff(old, reports / "latest").returncode == 1  # the link works as a report
+
+    monkeypatch.setenv("TOY_FLIP_VALUE", "3.0")
+    run_claims(pytester).assert_outcomes(passed=1, failed=1)
+    third = report_dirs(reports)[-1]
+    assert f"No verdict moved since `{new.name}`." in (third / "REPORT.md").read_text()
+
+
+def test_diff_of_something_that_is_not_a_report(tmp_path):
+    out = _diff(tmp_path / "nope", tmp_path)
+    assert out.returncode == 2
+    assert "not a grokclaims report (no results.json)" in out.stderr
+
+
+def _results(verdicts: dict[str, str | None]) -> list[dict]:
+    out = []
+    for test_id, verdict in verdicts.items():
+        result = None if verdict is None else {
+            "name": "x", "estimate": 1.0, "interval": [0.5, 1.5], "p_value": None,
+            "tolerance": "x in [0, 2]", "verdict": verdict, "rule": f"{verdict}: a rule",
+            "details": {}}
+        out.append({"claim_id": test_id.split("[")[0], "test_id": test_id, "statement": "s",
+                    "result": result, "outcome": "passed", "measurements": [], "figures": [],
+                    "runs": [], "planned": [], "error": None if result else "Traceback: boom"})
+    return out
+
+
+def _meta(scale: str = "smoke") -> dict:
+    return report.session_meta(scale=scale, seeds=(0, 1, 2), device=None, n_gpus=0,
+                               store="/tmp/runs.sqlite", start=time.time() - 60,
+                               end=time.time())
+
+
+def test_changes_lists_moved_new_and_vanished_tests():
+    old = {"A1": "supported", "A2": "refuted", "A3": "inconclusive"}
+    new = {"A1": "refuted", "A2": "refuted", "A4": "supported"}
+    assert report.changes(old, new) == [("A1", "supported", "refuted"),
+                                        ("A4", "absent", "supported"),
+                                        ("A3", "inconclusive", "absent")]
+    assert report.changes(old, dict(old)) == []
+
+
+def test_reports_written_in_the_same_second_get_distinct_directories(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "git_commit", lambda cwd=None: None)
+    dirs = [report.write_report(tmp_path, _results({"A1": v}), _meta())
+            for v in ("supported", "refuted", "supported")]
+    assert len(set(dirs)) == 3
+    assert report_dirs(tmp_path) == dirs  # name order is time order
+    assert (tmp_path / "latest").resolve() == dirs[-1].resolve()
+    assert [load_results(d)["meta"]["previous_report"] for d in dirs] == [
+        None, dirs[0].name, dirs[1].name]
+    assert [report.verdicts(d) for d in dirs] == [
+        {"A1": "supported"}, {"A1": "refuted"}, {"A1": "supported"}]
+
+
+def test_the_previous_report_is_of_the_same_scale(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "git_commit", lambda cwd=None: None)
+    smoke = report.write_report(tmp_path, _results({"A1": "supported"}), _meta("smoke"))
+    report.write_report(tmp_path, _results({"A1": "refuted"}), _meta("nightly"))
+    again = report.write_report(tmp_path, _results({"A1": "supported"}), _meta("smoke"))
+    assert load_results(again)["meta"]["previous_report"] == smoke.name
+    assert f"No verdict moved since `{smoke.name}`." in (again / "REPORT.md").read_text()
+
+
+def test_latest_replaces_a_copy_made_without_symlinks(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "git_commit", lambda cwd=None: None)
+    (tmp_path / "latest").mkdir()
+    (tmp_path / "latest" / "REPORT.md").write_text("old copy")
+    out = report.write_report(tmp_path, _results({"A1": "supported"}), _meta())
+    assert (tmp_path / "latest").is_symlink()
+    assert (tmp_path / "latest" / "REPORT.md").read_text() == (out / "REPORT.md").read_text()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_report_of_errors_and_verdicts(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "git_commit", lambda cwd=None: "abc123")
+    results = _results({"B2": "refuted", "A1[p=5]": "supported", "B1": None})
+    results[0]["runs"] = [{"run_id": "r1", "trained": True}, {"run_id": "r2", "trained": False}]
+    results[1]["runs"] = [{"run_id": "r2", "trained": False}]
+    out = report.write_report(tmp_path, results, _meta())
+    data = load_results(out)
+    assert [c["test_id"] for c in data["claims"]] == ["A1[p=5]", "B1", "B2"]  # claim order
+    assert (data["meta"]["runs"], data["meta"]["trained"], data["meta"]["reused"]) == (2, 1, 1)
+    md = (out / "REPORT.md").read_text()
+    assert "| git commit | `abc123` |" in md
+    assert "| runs | 2 used: 1 trained in this session, 1 reused from the registry |" in md
+    assert "| [B1](#b1) | s | 💥 error | n/a |" in md
+    assert "Traceback: boom" in md
+    assert "| [B2](#b2) | s | ❌ refuted | x = 1 [0.5, 1.5] | x in [0, 2] |" in md
+
+
+def test_git_commit_takes_no_optional_locks(monkeypatch):
+    calls = []
+
+    def run(args, **kwargs):
+        calls.append((args, kwargs.get("env", {}).get("GIT_OPTIONAL_LOCKS")))
+        return subprocess.CompletedProcess(args, 0, stdout="abc\n" if "rev-parse" in args else "")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    assert report.git_commit() == "abc"
+    assert [lock for _, lock in calls] == ["0", "0"]
+
+
+@pytest.mark.parametrize("error", [OSError("no git"), subprocess.TimeoutExpired("git", 5)])
+def test_git_commit_without_git(monkeypatch, error):
+    def run(args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(subprocess, "run", run)
+    assert report.git_commit() is None
