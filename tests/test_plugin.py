@@ -368,3 +368,53 @@ def test_plan_counts_the_runs_that_a_real_session_then_trains(pytester):
         c["test_id"]: c["result"] for c in results["claims"]}
     assert "No verdict moved since" in (second / "REPORT.md").read_text()
     assert _completed(store) == len(specs)
+
+
+SLOW_CLAIM = '''
+import pytest
+
+from grokclaims.setups import ChopraSetup
+
+
+@pytest.mark.claim(id="SLOW", statement="trains for a long time")
+def test_slow(grok):
+    grok.runs([ChopraSetup(p=5, width=8, max_epochs=10_000_000, eval_every=1000).spec(0)])
+'''
+
+
+def test_a_terminated_session_releases_its_claimed_runs(tmp_path):
+    """SIGTERM (a CI timeout, kill) unwinds like Ctrl-C: the run being trained is released, not
+    left 'running' until its heartbeat goes stale."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "test_slow.py").write_text(SLOW_CLAIM)
+    store = tmp_path / "runs.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "test_slow.py", "-p", "no:cacheprovider",
+         "--grok-store", str(store), "--grok-report-dir", str(tmp_path / "reports"), "-q"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def running() -> int:
+        if not store.exists():
+            return 0
+        con = sqlite3.connect(store)
+        try:
+            return con.execute("SELECT COUNT(*) FROM runs WHERE status = 'running'").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+        finally:
+            con.close()
+
+    deadline = time.monotonic() + 60
+    while running() == 0 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert running() == 1, proc.stdout.read().decode() if proc.poll() is not None else ""
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode != 0
+    assert running() == 0, out
+    assert "released 1 unfinished runs" in out, out
