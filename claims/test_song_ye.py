@@ -11,7 +11,6 @@ this transformer; SY1 measures ours and reports it beside theirs.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 
@@ -31,6 +30,7 @@ from grokclaims.verdicts import (
     decide_interval,
     decide_point,
     decide_test,
+    with_headline,
 )
 
 SOURCE = "Song & Ye, Model Capacity Determines Grokking (abstract; authors' README)"
@@ -78,14 +78,6 @@ def reference(grok):
     sy = grok.scale.sy
     cell = sy.central[0]
     return race_data(grok, [cell], shuffled_on=(cell,) if sy.shuffled else ())[0]
-
-
-def headline(result: ClaimResult, name: str, estimate, interval=None, tolerance=None):
-    """The verdict of ``result`` shown with the claim's key number rather than a part count."""
-    return dataclasses.replace(
-        result, name=name, estimate=math.nan if estimate is None else float(estimate),
-        interval=None if interval is None else tuple(interval),
-        tolerance=tolerance or result.tolerance)
 
 
 def not_measurable(name: str, tolerance: str, reason: str, **details) -> ClaimResult:
@@ -161,8 +153,8 @@ def test_sy1_memorised_bits_grow_linearly_with_parameters(grok):
             f"{int((~cap.saturated).sum())} of {cap.saturated.size} runs still gained bits "
             "late in training, so their bits are below their capacity")
     result = decide_conjunction("SY1", parts)
-    grok.conclude(headline(result, "C (bits/parameter)", fit.slope, fit.interval,
-                           "linear fit R² ≥ 0.9 and C in [1, 4] bits/parameter"))
+    grok.conclude(with_headline(result, "C (bits/parameter)", fit.slope, fit.interval,
+                                "linear fit R² ≥ 0.9 and C in [1, 4] bits/parameter"))
 
 
 @pytest.mark.claim(id="SY2", source=SOURCE, statement="a model memorises random data only "
@@ -195,9 +187,9 @@ def test_sy2_memorises_only_with_enough_capacity(grok):
     }
     result = decide_conjunction("SY2", parts)
     share = memorised[high].mean() if high.any() else None
-    grok.conclude(headline(result, "share of C·P > 2K runs that memorise", share,
-                           tolerance="none below K/2 and all above 2K memorise "
-                                     f"(C = {C_PAPER})"))
+    grok.conclude(with_headline(result, "share of C·P > 2K runs that memorise", share,
+                                tolerance="none below K/2 and all above 2K memorise "
+                                          f"(C = {C_PAPER})"))
 
 
 # -- SY3-SY5: speeds and regimes on the central cell -------------------------------------
@@ -248,9 +240,10 @@ def test_sy4_three_regimes(grok):
         parts["observed"] = not_measurable("regimes observed", "all three regimes",
                                            f"not observed on this grid: {', '.join(missing)}")
     result = decide_conjunction("SY4", parts)
-    grok.conclude(headline(result, "Spearman ρ(regime order, P)", test.statistic,
-                           tolerance="each regime observed; underfit < immediate < grokking "
-                                     "in P (rank test, p < 0.05)"))
+    grok.conclude(with_headline(result, "Spearman ρ(regime order, P)", test.statistic,
+                                p_value=test.p_value,
+                                tolerance="each regime observed; underfit < immediate < "
+                                          "grokking in P (rank test, p < 0.05)"))
 
 
 @pytest.mark.claim(id="SY5", source=SOURCE, statement="even with capacity above the data's "
@@ -357,8 +350,9 @@ def test_sy7_crossing_predicts_onset_across_cells(grok):
         not_measurable("Lin's CCC", "lower bound > 0", "no interval for the CCC"),
     }
     result = decide_conjunction("SY7", parts)
-    grok.conclude(headline(result, "Spearman ρ(log P×, log onset)", rho.statistic,
-                           tolerance=tol + f" (CCC lower bound {lower:.3g})"))
+    grok.conclude(with_headline(result, "Spearman ρ(log P×, log onset)", rho.statistic,
+                                p_value=rho.p_value,
+                                tolerance=tol + f" (CCC lower bound {lower:.3g})"))
 
 
 # -- SY8, SY9: memorisation speed, predicted and proxied ------------------------------------
@@ -539,4 +533,5 @@ def test_sy10_no_trend_along_any_axis(grok):
                                        tolerance="|log10(onset / P×)| ≤ 0.3 in every cell"),
     }
     result = decide_conjunction("SY10", parts)
-    grok.conclude(headline(result, "smallest Holm p of an axis trend", worst, tolerance=tol))
+    grok.conclude(with_headline(result, "smallest Holm p of an axis trend", worst,
+                                tolerance=tol))

@@ -23,6 +23,7 @@ from grokclaims.verdicts import (
     decide_conjunction,
     decide_fraction,
     decide_test,
+    with_headline,
 )
 
 pytestmark = pytest.mark.xdist_group("br")
@@ -215,7 +216,8 @@ def test_br1_weight_decay_sweep(grok, over):
         title=f"BR1: p = {br.setup.p}, d_model {br.setup.dim}, budget {br.budget} epochs"),
         "sweep")
     _record_parts(grok, parts)
-    grok.conclude(decide_conjunction("share of BR1 parts supported", parts))
+    grok.conclude(decide_conjunction("BR1", parts,
+                                     headline="test accuracy rises with weight decay"))
 
 
 @pytest.mark.claim(id="BR1", source=SOURCE,
@@ -395,6 +397,9 @@ def test_br4_fourier_embedding(grok):
         init, final, labels, p,
         title=f"BR4: Fourier power of the token embedding over Z_{p}"), "fourier")
     _record_parts(grok, parts)
-    grok.conclude(decide_conjunction("share of BR4 parts supported", parts,
-                                     tolerance="in every grokked seed: >= 50 % after grokking, "
-                                               "<= 25 % at initialisation"))
+    result = decide_conjunction("BR4", parts,
+                                tolerance="in every grokked seed: >= 50 % after grokking, "
+                                          "<= 25 % at initialisation")
+    shares = [c for c in after if c is not None]
+    grok.conclude(with_headline(result, "median top-10 % Fourier power share after grokking",
+                                float(np.median(shares)) if shares else None))

@@ -38,6 +38,7 @@ from grokclaims.verdicts import (
     decide_interval,
     decide_point,
     decide_test,
+    with_headline,
 )
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "spearman_test",
     "trend_test",
     "wilcoxon_log_ratio",
+    "with_headline",
 ]
 
 # A rank correlation or a regression on fewer points has no usable null distribution.

@@ -12,6 +12,7 @@ References: Clopper & Pearson (1934) for the exact binomial bound of ``decide_fr
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from collections.abc import Mapping, Sequence
@@ -331,18 +332,24 @@ def decide_conjunction(
     name: str,
     parts: Mapping[str, ClaimResult],
     *,
-    tolerance: str = "every part supported",
+    tolerance: str | None = None,
+    headline: str | None = None,
 ) -> ClaimResult:
     """A claim made of several assertions (CH3: "no seed groks at wd <= 0.1; ...; >= 3x").
 
     Refuted if any part is refuted; supported if all are supported; inconclusive otherwise.
-    The estimate is the share of parts supported; each part is kept in ``details``.
+    Each part is kept in ``details``. The estimate is the share of parts supported, or, with
+    ``headline`` naming a part, that part's estimate, interval and p-value (the claim's key
+    number). The tolerance defaults to the parts' names.
     """
     if not parts:
         raise ValueError("parts must not be empty")
+    if headline is not None and headline not in parts:
+        raise ValueError(f"headline {headline!r} is not one of the parts {list(parts)}")
     by = {v: [k for k, r in parts.items() if r.verdict is v] for v in Verdict}
-    estimate = len(by[Verdict.SUPPORTED]) / len(parts)
     details = {k: r.to_dict() for k, r in parts.items()}
+    if tolerance is None:
+        tolerance = "all of: " + "; ".join(parts)
     if by[Verdict.REFUTED]:
         verdict, rule = (
             Verdict.REFUTED,
@@ -353,4 +360,20 @@ def decide_conjunction(
         verdict, rule = Verdict.INCONCLUSIVE, f"inconclusive: part(s) {shown} inconclusive"
     else:
         verdict, rule = Verdict.SUPPORTED, f"supported: all {len(parts)} parts supported"
-    return _result(name, estimate, None, None, tolerance, verdict, rule, details)
+    if headline is None:
+        return _result(name, len(by[Verdict.SUPPORTED]) / len(parts), None, None, tolerance,
+                       verdict, rule, details)
+    key = parts[headline]
+    return _result(key.name, key.estimate, key.interval, key.p_value, tolerance, verdict, rule,
+                   details)
+
+
+def with_headline(result: ClaimResult, name: str, estimate: float | None,
+                  interval: tuple[float, float] | None = None, tolerance: str | None = None,
+                  p_value: float | None = None) -> ClaimResult:
+    """``result``'s verdict and rule shown with the claim's key number (a measurement that is
+    not itself one of the decided parts, e.g. the capacity C of SY1)."""
+    return dataclasses.replace(
+        result, name=name, estimate=math.nan if estimate is None else float(estimate),
+        interval=None if interval is None else tuple(interval), p_value=p_value,
+        tolerance=tolerance or result.tolerance)

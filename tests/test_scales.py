@@ -1,5 +1,7 @@
 """The scales are complete grids within their stated budgets (cost estimates, no training)."""
 
+import dataclasses
+
 import pytest
 
 from grokclaims.cost import estimate_seconds
@@ -59,3 +61,20 @@ def test_unknown_scale_and_bad_seed_counts_are_clear_errors():
     with pytest.raises(ValueError, match="seeds"):
         SCALES["smoke"].seed_list(0)
     assert SCALES["smoke"].seed_list(5) == (0, 1, 2, 3, 4)
+
+
+@pytest.mark.parametrize("name", ["nightly", "paper"])
+def test_nightly_and_paper_run_the_sources_setups_so_their_numbers_are_shown(name):
+    scale = get_scale(name)
+    assert scale.ch.source_numbers and scale.br.source_numbers
+    assert (scale.ch.setup.p, scale.ch.setup.alpha, scale.ch.setup.width) == (97, 0.5, 128)
+    assert scale.ch.setup.max_epochs >= 5000  # the source's horizon
+
+
+def test_a_setup_that_differs_from_the_source_does_not_claim_its_numbers():
+    smoke = get_scale("smoke")
+    assert not smoke.ch.source_numbers and not smoke.br.source_numbers
+    nightly = get_scale("nightly")
+    assert not dataclasses.replace(nightly.ch, setup=nightly.ch.setup.replace(
+        weight_decay=0.5)).source_numbers
+    assert not dataclasses.replace(nightly.br, budget=100).source_numbers

@@ -233,6 +233,22 @@ def test_decide_all_fraction_point_and_conjunction():
     assert both.verdict is Verdict.INCONCLUSIVE and both.estimate == 0.5
     parts["c"] = s.decide_all("c", [False])
     assert s.decide_conjunction("CH3", parts).verdict is Verdict.REFUTED
+    assert both.tolerance == "all of: a; b"
+
+
+def test_a_conjunction_shows_its_key_part_and_a_headline_keeps_the_verdict():
+    parts = {"ratio": s.decide_interval("r", 4.0, (3.5, 5.0), 3, math.inf, ">= 3"),
+             "trend": s.decide_all("t", [True, None])}
+    res = s.decide_conjunction("CH3", parts, headline="ratio")
+    assert (res.name, res.estimate, res.interval) == ("r", 4.0, (3.5, 5.0))
+    assert res.verdict is Verdict.INCONCLUSIVE and "trend" in res.rule
+    with pytest.raises(ValueError, match="headline 'ratios' is not one of the parts"):
+        s.decide_conjunction("CH3", parts, headline="ratios")
+    shown = s.with_headline(res, "median grok epoch", 1450, p_value=0.01)
+    assert (shown.name, shown.estimate, shown.interval, shown.p_value) == (
+        "median grok epoch", 1450.0, None, 0.01)
+    assert (shown.verdict, shown.rule, shown.tolerance) == (res.verdict, res.rule, res.tolerance)
+    assert math.isnan(s.with_headline(res, "none", None).estimate)
 
 
 def test_claim_result_serialises_to_strict_json():
