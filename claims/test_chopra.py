@@ -205,6 +205,52 @@ def _record_parts(grok, parts) -> None:
                     note=r.rule)
 
 
+def _no_grok_then_faster(grok, claim: str, *, field: str, short: str, values,
+                         no_grok_upto: float, speedup: float, source: dict, xlabel: str) -> None:
+    """The shape CH3 (weight decay) and CH6 (data fraction) share: no seed groks at values
+    <= ``no_grok_upto``; above it the grok epoch decreases with the value (Spearman, runs that
+    never grok ranked last) and is >= ``speedup`` times faster at the largest value than at the
+    smallest (ratio of medians). Records the measurements and the sweep figure, and concludes."""
+    ch = grok.scale.ch
+    values, n = list(values), len(grok.seeds)
+    runs = grok.runs([ch.setup.spec(seed, **{field: v}) for v in values for seed in grok.seeds])
+    by = {v: runs[i * n:(i + 1) * n] for i, v in enumerate(values)}
+    budget = _budget(runs)
+    groked = {v: _epochs(rs, "generalised_epoch") for v, rs in by.items()}
+    low = [v for v in values if v <= no_grok_upto]
+    high = [v for v in values if v > no_grok_upto]
+    parts = {}
+    if low:
+        parts[f"no seed groks at {short} <= {no_grok_upto}"] = _every_seed(
+            [r for v in low for r in by[v]], [f"{short} {v} seed {s}" for v in low
+                                              for s in grok.seeds],
+            groks=False, what=f"share not grokked at {short} <= {no_grok_upto}")
+    x = [v for v in high for _ in grok.seeds]
+    y = [_rank_value(e, budget) for v in high for e in groked[v]]
+    trend = stats.decreasing_trend(x, y, rng=np.random.default_rng(0))
+    parts[f"grok epoch decreases with {short}"] = decide_test(
+        f"Spearman rho({short}, grok epoch)", trend,
+        tolerance=f"Spearman rho < 0, one-sided p < 0.05, over {short} {high} ({CENSORING})")
+    if high:
+        slow, fast = min(high), max(high)
+        parts[f">= {speedup}x faster at {fast} than {slow}"] = _decide_ratio(
+            f"median grok epoch at {short} {slow} / at {short} {fast}", groked[slow],
+            groked[fast], budget, speedup, math.inf, f">= {speedup} ({RESOLUTION})")
+    grok.record(f"Spearman rho({short}, grok epoch)", trend.statistic,
+                note=f"one-sided p = {trend.p_value:.3g}")
+    for v in values:
+        _record_source(grok, f"median grok epoch, {short} {v}", _censored_median(groked[v]),
+                       source.get(v, _ABSENT))
+    grok.figure(dynamics.sweep(values, [groked[v] for v in values], xlabel=xlabel,
+                               budget=budget, categorical=True,
+                               second=[_epochs(by[v], "memorised_epoch") for v in values],
+                               second_label="overfit epoch",
+                               source=source if ch.source_numbers else None,
+                               title=f"{claim}: {xlabel}, p = {ch.setup.p}"), "sweep")
+    _record_parts(grok, parts)
+    grok.conclude(decide_conjunction(claim, parts, headline=_last(parts)))
+
+
 # --------------------------------------------------------------------------- CH1
 
 
@@ -358,46 +404,9 @@ def test_ch3_weight_decay_sweep(grok, over):
     """"Across this range, increasing weight decay produces an approximately monotonic reduction
     in grokking time, corresponding to a more than five-fold decrease from the weakest
     regularization level at which grokking is observed." """
-    ch = grok.scale.ch
-    wds = list(ch.weight_decays)
-    n = len(grok.seeds)
-    runs = grok.runs(_wd_specs(ch, grok.seeds, wds))
-    by = {wd: runs[i * n:(i + 1) * n] for i, wd in enumerate(wds)}
-    budget = _budget(runs)
-    grok_by = {wd: _epochs(rs, "generalised_epoch") for wd, rs in by.items()}
-    low = [wd for wd in wds if wd <= NO_GROK_WD]
-    high = [wd for wd in wds if wd > NO_GROK_WD]
-    parts = {}
-    if low:
-        parts["no seed groks at wd <= 0.1"] = _every_seed(
-            [r for wd in low for r in by[wd]], [f"wd {wd} seed {s}" for wd in low
-                                                for s in grok.seeds],
-            groks=False, what="share not grokked at wd <= 0.1")
-    x = [wd for wd in high for _ in grok.seeds]
-    y = [_rank_value(e, budget) for wd in high for e in grok_by[wd]]
-    trend = stats.decreasing_trend(x, y, rng=np.random.default_rng(0))
-    parts["grok epoch decreases with wd"] = decide_test(
-        "Spearman rho(wd, grok epoch)", trend,
-        tolerance=f"Spearman rho < 0, one-sided p < 0.05, over wd {high} ({CENSORING})")
-    if high:
-        weakest, strongest = min(high), max(high)
-        parts[f">= 3x faster at {strongest} than {weakest}"] = _decide_ratio(
-            f"median grok epoch at wd {weakest} / at wd {strongest}", grok_by[weakest],
-            grok_by[strongest], budget, WD_SPEEDUP, math.inf,
-            f">= {WD_SPEEDUP} ({RESOLUTION})")
-    grok.record("Spearman rho(wd, grok epoch)", trend.statistic,
-                note=f"one-sided p = {trend.p_value:.3g}")
-    for wd in wds:
-        _record_source(grok, f"median grok epoch, wd {wd}", _censored_median(grok_by[wd]),
-                       SRC_WD.get(wd, _ABSENT))
-    grok.figure(dynamics.sweep(wds, [grok_by[wd] for wd in wds], xlabel="weight decay",
-                               budget=budget, categorical=True,
-                               second=[_epochs(by[wd], "memorised_epoch") for wd in wds],
-                               second_label="overfit epoch",
-                               source=SRC_WD if ch.source_numbers else None,
-                               title=f"CH3: weight decay, p = {ch.setup.p}"), "sweep")
-    _record_parts(grok, parts)
-    grok.conclude(decide_conjunction("CH3", parts, headline=_last(parts)))
+    _no_grok_then_faster(grok, "CH3", field="weight_decay", short="wd",
+                         values=grok.scale.ch.weight_decays, no_grok_upto=NO_GROK_WD,
+                         speedup=WD_SPEEDUP, source=SRC_WD, xlabel="weight decay")
 
 
 # --------------------------------------------------------------------------- CH4
@@ -588,42 +597,7 @@ def test_ch6_data_fraction_value(grok, alpha):
 def test_ch6_data_fraction_sweep(grok, over):
     """"This corresponds to nearly a five-fold reduction in grokking time between the smallest
     data fraction at which grokking is observed and near-complete data coverage." """
-    ch = grok.scale.ch
-    alphas = list(ch.alphas)
-    n = len(grok.seeds)
-    runs = grok.runs(_alpha_specs(ch, grok.seeds, alphas))
-    by = {a: runs[i * n:(i + 1) * n] for i, a in enumerate(alphas)}
-    budget = _budget(runs)
-    groked = {a: _epochs(rs, "generalised_epoch") for a, rs in by.items()}
-    low = [a for a in alphas if a <= NO_GROK_ALPHA]
-    high = [a for a in alphas if a > NO_GROK_ALPHA]
-    parts = {}
-    if low:
-        parts["no seed groks at 0.3"] = _every_seed(
-            [r for a in low for r in by[a]], [f"alpha {a} seed {s}" for a in low
-                                              for s in grok.seeds],
-            groks=False, what="share not grokked at alpha <= 0.3")
-    x = [a for a in high for _ in grok.seeds]
-    y = [_rank_value(e, budget) for a in high for e in groked[a]]
-    trend = stats.decreasing_trend(x, y, rng=np.random.default_rng(0))
-    parts["grok epoch decreases with the data fraction"] = decide_test(
-        "Spearman rho(alpha, grok epoch)", trend,
-        tolerance=f"Spearman rho < 0, one-sided p < 0.05, over alpha {high} ({CENSORING})")
-    if high:
-        lo_a, hi_a = min(high), max(high)
-        parts[f">= 3x faster at {hi_a} than {lo_a}"] = _decide_ratio(
-            f"median grok epoch at alpha {lo_a} / at alpha {hi_a}", groked[lo_a], groked[hi_a],
-            budget, ALPHA_SPEEDUP, math.inf, f">= {ALPHA_SPEEDUP} ({RESOLUTION})")
-    grok.record("Spearman rho(alpha, grok epoch)", trend.statistic,
-                note=f"one-sided p = {trend.p_value:.3g}")
-    for a in alphas:
-        _record_source(grok, f"median grok epoch, alpha {a}", _censored_median(groked[a]),
-                       SRC_ALPHA.get(a, _ABSENT))
-    grok.figure(dynamics.sweep(alphas, [groked[a] for a in alphas],
-                               xlabel="training fraction alpha", budget=budget, categorical=True,
-                               second=[_epochs(by[a], "memorised_epoch") for a in alphas],
-                               second_label="overfit epoch",
-                               source=SRC_ALPHA if ch.source_numbers else None,
-                               title=f"CH6: data fraction, p = {ch.setup.p}"), "sweep")
-    _record_parts(grok, parts)
-    grok.conclude(decide_conjunction("CH6", parts, headline=_last(parts)))
+    _no_grok_then_faster(grok, "CH6", field="alpha", short="alpha",
+                         values=grok.scale.ch.alphas, no_grok_upto=NO_GROK_ALPHA,
+                         speedup=ALPHA_SPEEDUP, source=SRC_ALPHA,
+                         xlabel="training fraction alpha")

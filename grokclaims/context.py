@@ -84,7 +84,8 @@ class Claim:
         """A measurement shown in the report, beside the source's own number if it has one."""
         self.measurements.append({
             "name": name, "value": _number(value),
-            "interval": None if interval is None else [_number(v) for v in interval],
+            "interval": None if interval is None else [_number(v, open_bound=True)
+                                                       for v in interval],
             "unit": unit, "source_value": _number(source_value) if not isinstance(
                 source_value, str) else source_value, "note": note})
 
@@ -130,14 +131,16 @@ class Claim:
         })
 
 
-def _number(v):
+def _number(v, open_bound: bool = False):
     if v is None:
         return None
     try:
         f = float(v)
     except (TypeError, ValueError):
         return None
-    return f if math.isfinite(f) else None
+    if open_bound and math.isinf(f):  # an interval's open end (a censored ratio's bound)
+        return "inf" if f > 0 else "-inf"
+    return None if math.isnan(f) else f
 
 
 def _slug(text: str) -> str:
