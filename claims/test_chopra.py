@@ -110,13 +110,36 @@ def _rank_value(epoch: int | None, budget: int) -> float:
     return float(budget + 1) if epoch is None else float(epoch)
 
 
+def _sweep_runs(grok, field: str, values) -> tuple[list, dict]:
+    """The runs of the baseline setup with ``field`` set to each of ``values``, every seed:
+    all of them (one registry call) and grouped by value."""
+    values, n = list(values), len(grok.seeds)
+    runs = grok.runs([grok.scale.ch.setup.spec(seed, **{field: v}) for v in values
+                      for seed in grok.seeds])
+    return runs, {v: runs[i * n:(i + 1) * n] for i, v in enumerate(values)}
+
+
+def _one_value(grok, field: str, value, where: str, *, groks: bool, source: dict):
+    """A value case of a sweep (CH3-CH6): every seed groks at ``field`` = ``value`` (none
+    does, with ``groks`` False); the median grok epoch is recorded beside the source's.
+    Returns the runs and the verdict."""
+    runs, _ = _sweep_runs(grok, field, [value])
+    result = _every_seed(runs, _labels(grok.seeds), groks=groks,
+                         what=f"share {'grokked' if groks else 'not grokked'} {where}")
+    _record_source(grok, f"median grok epoch {where}",
+                   _censored_median(_epochs(runs, "generalised_epoch")),
+                   source.get(value, _ABSENT))
+    return runs, result
+
+
 def _budget(runs) -> int:
     return max(int(r.spec.schedule.max_epochs) for r in runs)
 
 
 def _ratio_bounds(num: list[int | None], den: list[int | None], budget: int):
-    """median(num) / median(den) when both are observed; otherwise the bound censoring gives
-    (a censored median is > budget): (estimate, (lower, upper)); NaN when both are censored."""
+    """median(num) / median(den): (estimate, interval). The interval is None when both medians
+    are observed (the ratio is exact), the one-sided bound censoring gives when one is (a
+    censored median is > budget); (NaN, None) when both are censored."""
     a, b = _censored_median(num), _censored_median(den)
     if math.isinf(a) and math.isinf(b):
         return math.nan, None
@@ -126,24 +149,25 @@ def _ratio_bounds(num: list[int | None], den: list[int | None], budget: int):
     if math.isinf(b):
         hi = a / budget
         return hi, (0.0, hi)
-    return a / b, (a / b, a / b)
+    return a / b, None
 
 
 def _decide_ratio(name: str, num, den, budget: int, lo: float, hi: float, tolerance: str,
                   details: dict | None = None) -> ClaimResult:
-    """A ratio of median milestones against a band; a censored median gives a one-sided bound
-    (supported when the bound alone satisfies the band, inconclusive otherwise)."""
+    """A ratio of median milestones against a band (CLAIMS.md states medians): the ratio itself
+    when both medians are observed; a censored median gives a one-sided bound (supported when
+    the bound alone satisfies the band, inconclusive otherwise)."""
     est, bounds = _ratio_bounds(num, den, budget)
     details = {**(details or {}), "median_num": _censored_median(num),
-               "median_den": _censored_median(den), "budget": budget,
-               "note": "the ratio of the observed medians (CLAIMS.md), or, where a median is "
-                       "censored (> budget), the one-sided bound it gives as the interval"}
-    if bounds is None:
+               "median_den": _censored_median(den), "budget": budget}
+    if math.isnan(est):
         return ClaimResult(name, math.nan, None, None, tolerance, Verdict.INCONCLUSIVE,
                            "inconclusive: neither median is observed within the budget", details)
-    if bounds[0] == bounds[1]:  # both medians observed: the ratio itself, no interval
+    if bounds is None:
         return decide_point(name, est, lo, hi, tolerance, details=details)
-    return decide_interval(name, est, bounds, lo, hi, tolerance, details=details)
+    return decide_interval(name, est, bounds, lo, hi, tolerance,
+                           details={**details, "note": "the interval is the one-sided bound "
+                                                       "a censored median (> budget) gives"})
 
 
 def _every_seed(runs, labels, *, groks: bool, what: str) -> ClaimResult:
@@ -212,9 +236,8 @@ def _no_grok_then_faster(grok, claim: str, *, field: str, short: str, values,
     never grok ranked last) and is >= ``speedup`` times faster at the largest value than at the
     smallest (ratio of medians). Records the measurements and the sweep figure, and concludes."""
     ch = grok.scale.ch
-    values, n = list(values), len(grok.seeds)
-    runs = grok.runs([ch.setup.spec(seed, **{field: v}) for v in values for seed in grok.seeds])
-    by = {v: runs[i * n:(i + 1) * n] for i, v in enumerate(values)}
+    values = list(values)
+    runs, by = _sweep_runs(grok, field, values)
     budget = _budget(runs)
     groked = {v: _epochs(rs, "generalised_epoch") for v, rs in by.items()}
     low = [v for v in values if v <= no_grok_upto]
@@ -372,10 +395,6 @@ def test_ch2_weight_norm_decays(grok):
 # --------------------------------------------------------------------------- CH3
 
 
-def _wd_specs(ch, seeds, wds):
-    return [ch.setup.spec(seed, weight_decay=wd) for wd in wds for seed in seeds]
-
-
 @pytest.mark.claim(id="CH3", source=SOURCE,
                    statement="weight decay: no grokking by 5,000 epochs at 0 or 0.1; then "
                              "faster with more decay (0.5 → ~4,000 … 5 → ~800)")
@@ -385,13 +404,8 @@ def test_ch3_weight_decay_value(grok, wd):
     A qualitative change emerges at weight decay = 0.5, where grokking first appears [...] With
     weight decay = 1.0, grokking occurs around epoch 2,650; at 2.0, around epoch 1,250; and at
     5.0, as early as epoch 800." """
-    ch = grok.scale.ch
-    runs = grok.runs(_wd_specs(ch, grok.seeds, [wd]))
-    groks = wd > NO_GROK_WD
-    result = _every_seed(runs, _labels(grok.seeds), groks=groks,
-                         what=f"share {'grokked' if groks else 'not grokked'} at wd {wd}")
-    _record_source(grok, f"median grok epoch at wd {wd}",
-                   _censored_median(_epochs(runs, "generalised_epoch")), SRC_WD.get(wd, _ABSENT))
+    runs, result = _one_value(grok, "weight_decay", wd, f"at wd {wd}", groks=wd > NO_GROK_WD,
+                              source=SRC_WD)
     grok.record(f"median overfit epoch at wd {wd}",
                 _median_or_nan(_epochs(runs, "memorised_epoch")), unit="epochs")
     grok.conclude(result)
@@ -412,10 +426,6 @@ def test_ch3_weight_decay_sweep(grok, over):
 # --------------------------------------------------------------------------- CH4
 
 
-def _width_specs(ch, seeds, widths):
-    return [ch.setup.spec(seed, width=w) for w in widths for seed in seeds]
-
-
 @pytest.mark.claim(id="CH4", source=SOURCE,
                    statement="every width 32 → 512 groks; overfitting gets much faster with "
                              "width while the grok epoch stays within 1,750–2,300")
@@ -423,13 +433,8 @@ def test_ch4_width_value(grok, width):
     """"All model sizes eventually achieved perfect generalization within the training horizon,
     indicating that grokking is robust across a wide range of network capacities in this
     setting." """
-    ch = grok.scale.ch
-    runs = grok.runs(_width_specs(ch, grok.seeds, [width]))
-    result = _every_seed(runs, _labels(grok.seeds), groks=True,
-                         what=f"share grokked at width {width}")
-    _record_source(grok, f"median grok epoch at width {width}",
-                   _censored_median(_epochs(runs, "generalised_epoch")),
-                   SRC_WIDTH_GROK.get(width, _ABSENT))
+    runs, result = _one_value(grok, "width", width, f"at width {width}", groks=True,
+                              source=SRC_WIDTH_GROK)
     _record_source(grok, f"median overfit epoch at width {width}",
                    _median_or_nan(_epochs(runs, "memorised_epoch")),
                    SRC_WIDTH_OVERFIT.get(width, _ABSENT))
@@ -446,9 +451,7 @@ def test_ch4_width_sweep(grok, over):
     size, even though the absolute time to grokking remains on a similar scale." """
     ch = grok.scale.ch
     widths = list(ch.widths)
-    n = len(grok.seeds)
-    runs = grok.runs(_width_specs(ch, grok.seeds, widths))
-    by = {w: runs[i * n:(i + 1) * n] for i, w in enumerate(widths)}
+    runs, by = _sweep_runs(grok, "width", widths)
     budget = _budget(runs)
     overfit = {w: _epochs(rs, "memorised_epoch") for w, rs in by.items()}
     groked = {w: _epochs(rs, "generalised_epoch") for w, rs in by.items()}
@@ -508,10 +511,6 @@ def test_ch4_width_sweep(grok, over):
 # --------------------------------------------------------------------------- CH5
 
 
-def _op_specs(ch, seeds, ops):
-    return [ch.setup.spec(seed, op=op) for op in ops for seed in seeds]
-
-
 @pytest.mark.claim(id="CH5", source=SOURCE,
                    statement="addition, subtraction and multiplication all grok, on similar "
                              "timescales (2,000–2,300 epochs)")
@@ -519,12 +518,7 @@ def test_ch5_operation_value(grok, op):
     """"All three operations exhibit clear grokking behavior. In each case, the model first
     achieves perfect training accuracy while test accuracy remains near chance, followed by a
     delayed and rapid transition to near-perfect test accuracy." """
-    ch = grok.scale.ch
-    runs = grok.runs(_op_specs(ch, grok.seeds, [op]))
-    result = _every_seed(runs, _labels(grok.seeds), groks=True,
-                         what=f"share grokked on a {op} b")
-    _record_source(grok, f"median grok epoch, a {op} b",
-                   _censored_median(_epochs(runs, "generalised_epoch")), SRC_OP.get(op, _ABSENT))
+    _, result = _one_value(grok, "op", op, f"on a {op} b", groks=True, source=SRC_OP)
     grok.conclude(result)
 
 
@@ -537,9 +531,7 @@ def test_ch5_operation_sweep(grok, over):
     earlier at approximately epoch 2,000." """
     ch = grok.scale.ch
     ops = list(ch.ops)
-    n = len(grok.seeds)
-    runs = grok.runs(_op_specs(ch, grok.seeds, ops))
-    by = {op: runs[i * n:(i + 1) * n] for i, op in enumerate(ops)}
+    runs, by = _sweep_runs(grok, "op", ops)
     budget = _budget(runs)
     groked = {op: _epochs(rs, "generalised_epoch") for op, rs in by.items()}
     meds = {op: _censored_median(groked[op]) for op in ops}
@@ -568,10 +560,6 @@ def test_ch5_operation_sweep(grok, over):
 # --------------------------------------------------------------------------- CH6
 
 
-def _alpha_specs(ch, seeds, alphas):
-    return [ch.setup.spec(seed, alpha=a) for a in alphas for seed in seeds]
-
-
 @pytest.mark.claim(id="CH6", source=SOURCE,
                    statement="data fraction: 30 % never groks by 5,000; 50 % → ~2,200, "
                              "70 % → ~950, 90 % → ~450")
@@ -580,14 +568,8 @@ def test_ch6_data_fraction_value(grok, alpha):
     accuracy but fails to generalize [...] At 50% data coverage (4,704 training examples),
     grokking first emerges, with the grokking epoch occurring at approximately epoch 2,200. [...]
     at 70% data, grokking occurs around epoch 950, and at 90% data, around epoch 450." """
-    ch = grok.scale.ch
-    runs = grok.runs(_alpha_specs(ch, grok.seeds, [alpha]))
-    groks = alpha > NO_GROK_ALPHA
-    result = _every_seed(runs, _labels(grok.seeds), groks=groks,
-                         what=f"share {'grokked' if groks else 'not grokked'} at alpha {alpha}")
-    _record_source(grok, f"median grok epoch at alpha {alpha}",
-                   _censored_median(_epochs(runs, "generalised_epoch")),
-                   SRC_ALPHA.get(alpha, _ABSENT))
+    _, result = _one_value(grok, "alpha", alpha, f"at alpha {alpha}",
+                           groks=alpha > NO_GROK_ALPHA, source=SRC_ALPHA)
     grok.conclude(result)
 
 
