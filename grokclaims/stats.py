@@ -146,6 +146,21 @@ def _opposite(alternative: str) -> str:
     return {"less": "greater", "greater": "less"}.get(alternative, "two-sided")
 
 
+def _rank_pairs(x, y, alternative: str):
+    """The usable pairs of a rank correlation test: (a, b, dropped, None), or with the
+    degenerate result in place of None when there is nothing to rank (too few points, or a
+    constant side)."""
+    _check_alternative(alternative)
+    a, b, dropped = _paired(x, y)
+    if a.size < MIN_POINTS:
+        reason = f"fewer than {MIN_POINTS} points"
+    elif np.ptp(a) == 0 or np.ptp(b) == 0:
+        reason = "constant input"
+    else:
+        return a, b, dropped, None
+    return a, b, dropped, _degenerate(a.size, dropped, reason, alternative)
+
+
 def _check_alternative(alternative: str) -> None:
     if alternative not in ("two-sided", "less", "greater"):
         raise ValueError(f"alternative must be 'two-sided', 'less' or 'greater', not {alternative}")
@@ -204,12 +219,9 @@ def spearman_test(
     ρ is Pearson's correlation of the ranks (average ranks for ties), as ``spearmanr``;
     permuting the ranks of y keeps ties intact, so the null distribution is right with ties.
     """
-    _check_alternative(alternative)
-    a, b, dropped = _paired(x, y)
-    if a.size < MIN_POINTS:
-        return _degenerate(a.size, dropped, f"fewer than {MIN_POINTS} points", alternative)
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return _degenerate(a.size, dropped, "constant input", alternative)
+    a, b, dropped, degenerate = _rank_pairs(x, y, alternative)
+    if degenerate is not None:
+        return degenerate
     ra = stats.rankdata(a)
     ra = (ra - ra.mean()) / np.sqrt(((ra - ra.mean()) ** 2).sum())
 
@@ -235,12 +247,9 @@ def kendall_test(
     permutation test of the concordance count S (tau-b is S over a constant that permuting y
     does not change); without ``rng`` it is SciPy's tie-corrected normal approximation.
     """
-    _check_alternative(alternative)
-    a, b, dropped = _paired(x, y)
-    if a.size < MIN_POINTS:
-        return _degenerate(a.size, dropped, f"fewer than {MIN_POINTS} points", alternative)
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return _degenerate(a.size, dropped, "constant input", alternative)
+    a, b, dropped, degenerate = _rank_pairs(x, y, alternative)
+    if degenerate is not None:
+        return degenerate
     details = {"n_dropped": dropped}
     ties = np.unique(a).size < a.size or np.unique(b).size < b.size
     tau = float(stats.kendalltau(a, b).statistic)
