@@ -25,6 +25,7 @@ import pytest
 from . import devices
 from .context import PAYLOAD_KEY, Claim, PlanOnly
 from .registry import ENV_STORE, Registry, resolve_store
+from .report import estimate_text, plan_table, session_meta, write_report
 from .scales import SCALES, get_scale
 from .store_format import RegistryError, check_location
 
@@ -407,10 +408,8 @@ def _entry(report: pytest.TestReport, payload: str | None) -> dict:
     data["duration"] = report.duration
     result = data.get("result")
     if result is not None:
-        text = f"{result['verdict']}: {result['name']} = {_fmt(result['estimate'])}"
-        if result.get("interval"):
-            text += f" [{_fmt(result['interval'][0])}, {_fmt(result['interval'][1])}]"
-        text += f" (expected {result['tolerance']})"
+        text = (f"{result['verdict']}: {estimate_text(result)} "
+                f"(expected {result['tolerance']})")
         if data.get("expected"):
             text += f"; expected at this scale: {data['expected']['verdict']}"
     else:
@@ -418,10 +417,6 @@ def _entry(report: pytest.TestReport, payload: str | None) -> dict:
         data["error"] = report.longreprtext[-4000:]
     data["outcome_text"] = text
     return data
-
-
-def _fmt(v) -> str:
-    return "n/a" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
 
 
 def _first_line(text: str) -> str:
@@ -436,10 +431,8 @@ def _finish(config: pytest.Config) -> None:
     if not results:
         return
     tr = config.pluginmanager.get_plugin("terminalreporter")
-    from . import report
-
     if s["plan"]:
-        text = report.plan_table(results, device=s["device"] or ("cuda" if s["n_gpus"] else
+        text = plan_table(results, device=s["device"] or ("cuda" if s["n_gpus"] else
                                                                  "cpu"))
         if tr is not None:
             tr.write_sep("=", "grokclaims plan")
@@ -447,10 +440,10 @@ def _finish(config: pytest.Config) -> None:
         return
     if s["no_report"]:
         return
-    meta = report.session_meta(scale=s["scale"], seeds=get_scale(s["scale"]).seed_list(
+    meta = session_meta(scale=s["scale"], seeds=get_scale(s["scale"]).seed_list(
         s["seeds"]), device=s["device"], n_gpus=s["n_gpus"], store=s["store"],
         start=state["start"], end=time.time())
-    path = report.write_report(Path(s["report_dir"]), results, meta)
+    path = write_report(Path(s["report_dir"]), results, meta)
     if tr is not None:
         tr.write_sep("=", "grokclaims report")
         tr.write_line(f"report: {path / 'REPORT.md'}")

@@ -86,7 +86,8 @@ def _fmt(v, digits: int = 3) -> str:
     return f"{v:,.{digits}g}" if abs(v) < 1000 else f"{v:,.0f}"
 
 
-def _estimate(result: dict | None) -> str:
+def estimate_text(result: dict | None) -> str:
+    """'name = estimate [lo, hi], p = ...' of a result as stored in results.json."""
     if result is None:
         return "n/a"
     text = f"{result['name']} = {_fmt(result['estimate'])}"
@@ -205,7 +206,7 @@ def render(results: list[dict], meta: dict, moved) -> str:
         if e.get("expected"):
             mark += " (expected)"
         lines.append(f"| [{e['test_id']}](#{_anchor(e['claim_id'])}) | {e.get('statement', '')} "
-                     f"| {mark} | {_estimate(r)} | {r['tolerance'] if r else ''} | {fig} |")
+                     f"| {mark} | {estimate_text(r)} | {r['tolerance'] if r else ''} | {fig} |")
     lines += ["", "## Changes since the previous report", ""]
     if moved is None:
         lines.append("No previous report at this scale.")
@@ -242,7 +243,7 @@ def _case(e: dict) -> list[str]:
     r = e.get("result")
     out = [f"### {e['test_id']}: {VERDICT_MARK.get(verdict_of(e), verdict_of(e))}", ""]
     if r is not None:
-        out += [f"- {_estimate(r)}; tolerance: {r['tolerance']}", f"- rule: {r['rule']}"]
+        out += [f"- {estimate_text(r)}; tolerance: {r['tolerance']}", f"- rule: {r['rule']}"]
     else:
         out += ["```", (e.get("error") or "no verdict").strip()[-1500:], "```"]
     if e.get("expected"):
