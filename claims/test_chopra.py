@@ -222,13 +222,6 @@ def _last(parts) -> str:
     return list(parts)[-1]
 
 
-def _record_parts(grok, parts) -> None:
-    """Each part of a conjunction as a row of the report: its estimate, interval and rule."""
-    for key, r in parts.items():
-        grok.record(f"[{r.verdict.value}] {key}: {r.name}", r.estimate, interval=r.interval,
-                    note=r.rule)
-
-
 def _no_grok_then_faster(grok, claim: str, *, field: str, short: str, values,
                          no_grok_upto: float, speedup: float, source: dict, xlabel: str) -> None:
     """The shape CH3 (weight decay) and CH6 (data fraction) share: no seed groks at values
@@ -270,7 +263,7 @@ def _no_grok_then_faster(grok, claim: str, *, field: str, short: str, values,
                                second_label="overfit epoch",
                                source=source if ch.source_numbers else None,
                                title=f"{claim}: {xlabel}, p = {ch.setup.p}"), "sweep")
-    _record_parts(grok, parts)
+    grok.record_parts(parts)
     grok.conclude(decide_conjunction(claim, parts, headline=_last(parts)))
 
 
@@ -336,7 +329,7 @@ def test_ch1_baseline_groks(grok):
                                          title=f"CH1 baseline: p = {ch.setup.p}, width "
                                                f"{ch.setup.width}, alpha {ch.setup.alpha}, "
                                                f"wd {ch.setup.weight_decay}"), "curves")
-    _record_parts(grok, parts)
+    grok.record_parts(parts)
     result = decide_conjunction("CH1", parts,
                                 tolerance="every seed groks; test < 10 % at the overfit epoch; "
                                           "final test >= 99 %"
@@ -504,7 +497,7 @@ def test_ch4_width_sweep(grok, over):
                                second=[overfit[w] for w in widths], second_label="overfit epoch",
                                source=SRC_WIDTH_GROK if ch.source_numbers else None,
                                title=f"CH4: width, p = {ch.setup.p}"), "sweep")
-    _record_parts(grok, parts)
+    grok.record_parts(parts)
     grok.conclude(decide_conjunction("CH4", parts, headline="delay increases with width"))
 
 
@@ -552,7 +545,7 @@ def test_ch5_operation_sweep(grok, over):
                                second_label="overfit epoch",
                                source=SRC_OP if ch.source_numbers else None,
                                title=f"CH5: operations, p = {ch.setup.p}"), "sweep")
-    _record_parts(grok, parts)
+    grok.record_parts(parts)
     grok.conclude(decide_conjunction("CH5", parts,
                                      headline="max / min median grok epoch <= 1.5"))
 

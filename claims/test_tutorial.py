@@ -100,13 +100,6 @@ def _source_note(grok, wd) -> str:
     return f"tutorial at p = 97: {SRC_WD_ACC[wd]:.3g}; not comparable"
 
 
-def _record_parts(grok, parts) -> None:
-    """Each part of a conjunction as a row of the report: its estimate, interval and rule."""
-    for key, r in parts.items():
-        grok.record(f"[{r.verdict.value}] {key}: {r.name}", r.estimate, interval=r.interval,
-                    note=r.rule)
-
-
 # Test order is chosen for training cost only (the report sorts by test id): BR5 asks for
 # the baseline and the weight-decay-0 runs in one call, so they train as one ensemble;
 # BR1[sweep] trains all of BR1's short runs together before the per-value tests read them.
@@ -215,7 +208,7 @@ def test_br1_weight_decay_sweep(grok, over):
         source=SRC_WD_ACC if br.source_numbers else None, threshold=REACH,
         title=f"BR1: p = {br.setup.p}, d_model {br.setup.dim}, budget {br.budget} epochs"),
         "sweep")
-    _record_parts(grok, parts)
+    grok.record_parts(parts)
     grok.conclude(decide_conjunction("BR1", parts,
                                      headline="test accuracy rises with weight decay"))
 
@@ -396,7 +389,7 @@ def test_br4_fourier_embedding(grok):
     grok.figure(dynamics.fourier_spectra(
         init, final, labels, p,
         title=f"BR4: Fourier power of the token embedding over Z_{p}"), "fourier")
-    _record_parts(grok, parts)
+    grok.record_parts(parts)
     result = decide_conjunction("BR4", parts,
                                 tolerance="in every grokked seed: >= 50 % after grokking, "
                                           "<= 25 % at initialisation")

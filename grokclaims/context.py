@@ -20,7 +20,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +88,13 @@ class Claim:
                                                        for v in interval],
             "unit": unit, "source_value": _number(source_value) if not isinstance(
                 source_value, str) else source_value, "note": note})
+
+    def record_parts(self, parts: Mapping[str, ClaimResult]) -> None:
+        """Each part of a conjunction (``decide_conjunction``) as a row: its verdict, estimate,
+        interval and the rule that decided it."""
+        for key, r in parts.items():
+            self.record(f"[{r.verdict.value}] {key}: {r.name}", r.estimate, interval=r.interval,
+                        note=r.rule)
 
     def figure(self, fig, name: str = "") -> None:
         """Attach a matplotlib figure (rendered to PNG now; the report writes the file)."""

@@ -170,3 +170,19 @@ def test_git_commit_without_git(monkeypatch, error):
 
     monkeypatch.setattr(subprocess, "run", run)
     assert report.git_commit() is None
+
+
+def test_record_parts_lists_each_part_of_a_conjunction_with_its_verdict_and_rule():
+    from grokclaims.context import Claim
+    from grokclaims.scales import SCALES
+    from grokclaims.verdicts import decide_all, decide_interval
+
+    claim = Claim(claim_id="X", test_id="X", statement="", source="", quote="",
+                  scale=SCALES["smoke"], seeds=(0,), device=None, registry=None)
+    claim.record_parts({"ratio": decide_interval("r", 4.0, (3.5, float("inf")), 3, 10, "3-10"),
+                        "all": decide_all("share", [True, False])})
+    ratio, share = claim.measurements
+    assert ratio["name"] == "[inconclusive] ratio: r"
+    assert (ratio["value"], ratio["interval"]) == (4.0, [3.5, "inf"])
+    assert ratio["note"].startswith("inconclusive: the interval [3.5, inf] straddles")
+    assert share["name"] == "[refuted] all: share" and share["note"].startswith("refuted: 1 of 2")
