@@ -132,6 +132,17 @@ def _one_value(grok, field: str, value, where: str, *, groks: bool, source: dict
     return runs, result
 
 
+def _sweep_figure(grok, title: str, values, groked: dict, overfit: dict, budget: int, *,
+                  xlabel: str, source: dict, **axis) -> None:
+    """A sweep's figure: grok and overfit epochs per seed against the swept value, with the
+    source's grok epochs overlaid where the setup is the source's."""
+    ch = grok.scale.ch
+    grok.figure(dynamics.sweep(values, [groked[v] for v in values], xlabel=xlabel, budget=budget,
+                               second=[overfit[v] for v in values], second_label="overfit epoch",
+                               source=source if ch.source_numbers else None,
+                               title=f"{title}, p = {ch.setup.p}", **axis), "sweep")
+
+
 def _budget(runs) -> int:
     return max(int(r.spec.schedule.max_epochs) for r in runs)
 
@@ -228,7 +239,6 @@ def _no_grok_then_faster(grok, claim: str, *, field: str, short: str, values,
     <= ``no_grok_upto``; above it the grok epoch decreases with the value (Spearman, runs that
     never grok ranked last) and is >= ``speedup`` times faster at the largest value than at the
     smallest (ratio of medians). Records the measurements and the sweep figure, and concludes."""
-    ch = grok.scale.ch
     values = list(values)
     runs, by = _sweep_runs(grok, field, values)
     budget = _budget(runs)
@@ -257,12 +267,9 @@ def _no_grok_then_faster(grok, claim: str, *, field: str, short: str, values,
     for v in values:
         _record_source(grok, f"median grok epoch, {short} {v}", _censored_median(groked[v]),
                        source.get(v, _ABSENT))
-    grok.figure(dynamics.sweep(values, [groked[v] for v in values], xlabel=xlabel,
-                               budget=budget, categorical=True,
-                               second=[_epochs(by[v], "memorised_epoch") for v in values],
-                               second_label="overfit epoch",
-                               source=source if ch.source_numbers else None,
-                               title=f"{claim}: {xlabel}, p = {ch.setup.p}"), "sweep")
+    _sweep_figure(grok, f"{claim}: {xlabel}", values, groked,
+                  {v: _epochs(by[v], "memorised_epoch") for v in values}, budget,
+                  xlabel=xlabel, source=source, categorical=True)
     grok.record_parts(parts)
     grok.conclude(decide_conjunction(claim, parts, headline=_last(parts)))
 
@@ -492,11 +499,8 @@ def test_ch4_width_sweep(grok, over):
                        _median_or_nan(overfit[w]), SRC_WIDTH_OVERFIT.get(w, _ABSENT))
         _record_source(grok, f"median grok epoch, width {w}", meds[w],
                        SRC_WIDTH_GROK.get(w, _ABSENT))
-    grok.figure(dynamics.sweep(widths, [groked[w] for w in widths], xlabel="hidden width",
-                               budget=budget, log_x=True,
-                               second=[overfit[w] for w in widths], second_label="overfit epoch",
-                               source=SRC_WIDTH_GROK if ch.source_numbers else None,
-                               title=f"CH4: width, p = {ch.setup.p}"), "sweep")
+    _sweep_figure(grok, "CH4: width", widths, groked, overfit, budget, xlabel="hidden width",
+                  source=SRC_WIDTH_GROK, log_x=True)
     grok.record_parts(parts)
     grok.conclude(decide_conjunction("CH4", parts, headline="delay increases with width"))
 
@@ -539,12 +543,9 @@ def test_ch5_operation_sweep(grok, over):
     }
     for op in ops:
         _record_source(grok, f"median grok epoch, a {op} b", meds[op], SRC_OP.get(op, _ABSENT))
-    grok.figure(dynamics.sweep(ops, [groked[o] for o in ops], xlabel="operation",
-                               budget=budget, categorical=True,
-                               second=[_epochs(by[o], "memorised_epoch") for o in ops],
-                               second_label="overfit epoch",
-                               source=SRC_OP if ch.source_numbers else None,
-                               title=f"CH5: operations, p = {ch.setup.p}"), "sweep")
+    _sweep_figure(grok, "CH5: operations", ops, groked,
+                  {o: _epochs(by[o], "memorised_epoch") for o in ops}, budget,
+                  xlabel="operation", source=SRC_OP, categorical=True)
     grok.record_parts(parts)
     grok.conclude(decide_conjunction("CH5", parts,
                                      headline="max / min median grok epoch <= 1.5"))
