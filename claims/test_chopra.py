@@ -1,6 +1,6 @@
 """Chopra's MLP sensitivity study (source 003) as experiments: claims CH1-CH6 of CLAIMS.md.
 
-The setup is the source's (``grokclaims.setups.ChopraSetup``); a scale may shrink it (smoke:
+The setup is the source's (``grokclaims.setups.sources.ChopraSetup``); a scale may shrink it (smoke:
 p = 31, see ``grokclaims/scales.py`` and ``docs/calibration_ch_br.md``). Milestones are the
 source's: overfit epoch = first logged epoch with train >= 99 %, grok epoch = first logged epoch
 with test >= 95 %, logged every 50 epochs, so every milestone has a resolution of 50 epochs.
@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 from scipy import stats as sstats
 
-from grokclaims import measure, stats
+from grokclaims.analysis import measure, stats
 from grokclaims.figures import dynamics
 from grokclaims.plugin import session_scale
-from grokclaims.verdicts import (
+from grokclaims.verdicts.rules import (
     ClaimResult,
     Verdict,
     decide_all,
@@ -41,10 +41,14 @@ from grokclaims.verdicts import (
 pytestmark = pytest.mark.xdist_group("ch")
 
 SOURCE = "Chopra, MLP sensitivity study (003)"
-RESOLUTION = ("milestones are first logged epochs on the 50-epoch evaluation grid (the "
-              "source's logging), i.e. resolved to 50 epochs")
-CENSORING = ("runs that never grok within the budget rank above every observed grok epoch "
-             "(one shared budget)")
+RESOLUTION = (
+    "milestones are first logged epochs on the 50-epoch evaluation grid (the "
+    "source's logging), i.e. resolved to 50 epochs"
+)
+CENSORING = (
+    "runs that never grok within the budget rank above every observed grok epoch "
+    "(one shared budget)"
+)
 
 # The source's own numbers (seed 42, p = 97).
 SRC_BASELINE = {"overfit": 350, "grok": 2300, "delay": 1900}
@@ -114,9 +118,10 @@ def _sweep_runs(grok, field: str, values) -> tuple[list, dict]:
     """The runs of the baseline setup with ``field`` set to each of ``values``, every seed:
     all of them (one registry call) and grouped by value."""
     values, n = list(values), len(grok.seeds)
-    runs = grok.runs([grok.scale.ch.setup.spec(seed, **{field: v}) for v in values
-                      for seed in grok.seeds])
-    return runs, {v: runs[i * n:(i + 1) * n] for i, v in enumerate(values)}
+    runs = grok.runs(
+        [grok.scale.ch.setup.spec(seed, **{field: v}) for v in values for seed in grok.seeds]
+    )
+    return runs, {v: runs[i * n : (i + 1) * n] for i, v in enumerate(values)}
 
 
 def _one_value(grok, field: str, value, where: str, *, groks: bool, source: dict):
@@ -124,23 +129,50 @@ def _one_value(grok, field: str, value, where: str, *, groks: bool, source: dict
     does, with ``groks`` False); the median grok epoch is recorded beside the source's.
     Returns the runs and the verdict."""
     runs, _ = _sweep_runs(grok, field, [value])
-    result = _every_seed(runs, _labels(grok.seeds), groks=groks,
-                         what=f"share {'grokked' if groks else 'not grokked'} {where}")
-    _record_source(grok, f"median grok epoch {where}",
-                   _censored_median(_epochs(runs, "generalised_epoch")),
-                   source.get(value, _ABSENT))
+    result = _every_seed(
+        runs,
+        _labels(grok.seeds),
+        groks=groks,
+        what=f"share {'grokked' if groks else 'not grokked'} {where}",
+    )
+    _record_source(
+        grok,
+        f"median grok epoch {where}",
+        _censored_median(_epochs(runs, "generalised_epoch")),
+        source.get(value, _ABSENT),
+    )
     return runs, result
 
 
-def _sweep_figure(grok, title: str, values, groked: dict, overfit: dict, budget: int, *,
-                  xlabel: str, source: dict, **axis) -> None:
+def _sweep_figure(
+    grok,
+    title: str,
+    values,
+    groked: dict,
+    overfit: dict,
+    budget: int,
+    *,
+    xlabel: str,
+    source: dict,
+    **axis,
+) -> None:
     """A sweep's figure: grok and overfit epochs per seed against the swept value, with the
     source's grok epochs overlaid where the setup is the source's."""
     ch = grok.scale.ch
-    grok.figure(dynamics.sweep(values, [groked[v] for v in values], xlabel=xlabel, budget=budget,
-                               second=[overfit[v] for v in values], second_label="overfit epoch",
-                               source=source if ch.source_numbers else None,
-                               title=f"{title}, p = {ch.setup.p}", **axis), "sweep")
+    grok.figure(
+        dynamics.sweep(
+            values,
+            [groked[v] for v in values],
+            xlabel=xlabel,
+            budget=budget,
+            second=[overfit[v] for v in values],
+            second_label="overfit epoch",
+            source=source if ch.source_numbers else None,
+            title=f"{title}, p = {ch.setup.p}",
+            **axis,
+        ),
+        "sweep",
+    )
 
 
 def _budget(runs) -> int:
@@ -163,22 +195,51 @@ def _ratio_bounds(num: list[int | None], den: list[int | None], budget: int):
     return a / b, None
 
 
-def _decide_ratio(name: str, num, den, budget: int, lo: float, hi: float, tolerance: str,
-                  details: dict | None = None) -> ClaimResult:
+def _decide_ratio(
+    name: str,
+    num,
+    den,
+    budget: int,
+    lo: float,
+    hi: float,
+    tolerance: str,
+    details: dict | None = None,
+) -> ClaimResult:
     """A ratio of median milestones against a band (CLAIMS.md states medians): the ratio itself
     when both medians are observed; a censored median gives a one-sided bound (supported when
     the bound alone satisfies the band, inconclusive otherwise)."""
     est, bounds = _ratio_bounds(num, den, budget)
-    details = {**(details or {}), "median_num": _censored_median(num),
-               "median_den": _censored_median(den), "budget": budget}
+    details = {
+        **(details or {}),
+        "median_num": _censored_median(num),
+        "median_den": _censored_median(den),
+        "budget": budget,
+    }
     if math.isnan(est):
-        return ClaimResult(name, math.nan, None, None, tolerance, Verdict.INCONCLUSIVE,
-                           "inconclusive: neither median is observed within the budget", details)
+        return ClaimResult(
+            name,
+            math.nan,
+            None,
+            None,
+            tolerance,
+            Verdict.INCONCLUSIVE,
+            "inconclusive: neither median is observed within the budget",
+            details,
+        )
     if bounds is None:
         return decide_point(name, est, lo, hi, tolerance, details=details)
-    return decide_interval(name, est, bounds, lo, hi, tolerance,
-                           details={**details, "note": "the interval is the one-sided bound "
-                                                       "a censored median (> budget) gives"})
+    return decide_interval(
+        name,
+        est,
+        bounds,
+        lo,
+        hi,
+        tolerance,
+        details={
+            **details,
+            "note": "the interval is the one-sided bound a censored median (> budget) gives",
+        },
+    )
 
 
 def _every_seed(runs, labels, *, groks: bool, what: str) -> ClaimResult:
@@ -187,10 +248,18 @@ def _every_seed(runs, labels, *, groks: bool, what: str) -> ClaimResult:
     for m in (_milestones(r) for r in runs):
         flags.append(None if m is None else (m.grokked if groks else not m.grokked))
     tol = f"{'every' if groks else 'no'} seed groks (test >= 95 %) within the budget"
-    return decide_all(what, flags, tolerance=tol, labels=labels,
-                      details={"grok_epochs": _epochs(runs, "generalised_epoch"),
-                               "overfit_epochs": _epochs(runs, "memorised_epoch"),
-                               "budget": _budget(runs), "resolution": RESOLUTION})
+    return decide_all(
+        what,
+        flags,
+        tolerance=tol,
+        labels=labels,
+        details={
+            "grok_epochs": _epochs(runs, "generalised_epoch"),
+            "overfit_epochs": _epochs(runs, "memorised_epoch"),
+            "budget": _budget(runs),
+            "resolution": RESOLUTION,
+        },
+    )
 
 
 _ABSENT = object()  # the source gives no number for this value
@@ -200,22 +269,26 @@ def _source_note(value) -> str:
     return "never by 5,000" if value is None else f"{value:,}"
 
 
-def _record_source(grok, name: str, value: float, source=_ABSENT, unit: str = "epochs",
-                   note: str = "") -> None:
+def _record_source(
+    grok, name: str, value: float, source=_ABSENT, unit: str = "epochs", note: str = ""
+) -> None:
     """Our number with the source's beside it (nightly/paper) or as a note (smoke: p differs).
     ``source`` None means the source saw no grokking by its 5,000-epoch budget."""
     if value is not None and math.isinf(value):  # a censored median
         value = None
-        note = ("not reached: more than half the seeds never grokked within the budget"
-                + (f"; {note}" if note else ""))
+        note = "not reached: more than half the seeds never grokked within the budget" + (
+            f"; {note}" if note else ""
+        )
     if source is _ABSENT:
         grok.record(name, value, unit=unit, note=note)
     elif grok.scale.ch.source_numbers:
         src = _source_note(source) if source is None else source
         grok.record(name, value, unit=unit, source_value=src, note=note)
     else:
-        extra = (f"source at p = 97: {_source_note(source)}; not comparable (p = "
-                 f"{grok.scale.ch.setup.p})")
+        extra = (
+            f"source at p = 97: {_source_note(source)}; not comparable (p = "
+            f"{grok.scale.ch.setup.p})"
+        )
         grok.record(name, value, unit=unit, note=f"{note}; {extra}" if note else extra)
 
 
@@ -233,8 +306,18 @@ def _last(parts) -> str:
     return list(parts)[-1]
 
 
-def _no_grok_then_faster(grok, claim: str, *, field: str, short: str, values,
-                         no_grok_upto: float, speedup: float, source: dict, xlabel: str) -> None:
+def _no_grok_then_faster(
+    grok,
+    claim: str,
+    *,
+    field: str,
+    short: str,
+    values,
+    no_grok_upto: float,
+    speedup: float,
+    source: dict,
+    xlabel: str,
+) -> None:
     """The shape CH3 (weight decay) and CH6 (data fraction) share: no seed groks at values
     <= ``no_grok_upto``; above it the grok epoch decreases with the value (Spearman, runs that
     never grok ranked last) and is >= ``speedup`` times faster at the largest value than at the
@@ -248,28 +331,53 @@ def _no_grok_then_faster(grok, claim: str, *, field: str, short: str, values,
     parts = {}
     if low:
         parts[f"no seed groks at {short} <= {no_grok_upto}"] = _every_seed(
-            [r for v in low for r in by[v]], [f"{short} {v} seed {s}" for v in low
-                                              for s in grok.seeds],
-            groks=False, what=f"share not grokked at {short} <= {no_grok_upto}")
+            [r for v in low for r in by[v]],
+            [f"{short} {v} seed {s}" for v in low for s in grok.seeds],
+            groks=False,
+            what=f"share not grokked at {short} <= {no_grok_upto}",
+        )
     x = [v for v in high for _ in grok.seeds]
     y = [_rank_value(e, budget) for v in high for e in groked[v]]
     trend = stats.decreasing_trend(x, y, rng=np.random.default_rng(0))
     parts[f"grok epoch decreases with {short}"] = decide_test(
-        f"Spearman rho({short}, grok epoch)", trend,
-        tolerance=f"Spearman rho < 0, one-sided p < 0.05, over {short} {high} ({CENSORING})")
+        f"Spearman rho({short}, grok epoch)",
+        trend,
+        tolerance=f"Spearman rho < 0, one-sided p < 0.05, over {short} {high} ({CENSORING})",
+    )
     if high:
         slow, fast = min(high), max(high)
         parts[f">= {speedup}x faster at {fast} than {slow}"] = _decide_ratio(
-            f"median grok epoch at {short} {slow} / at {short} {fast}", groked[slow],
-            groked[fast], budget, speedup, math.inf, f">= {speedup} ({RESOLUTION})")
-    grok.record(f"Spearman rho({short}, grok epoch)", trend.statistic,
-                note=f"one-sided p = {trend.p_value:.3g}")
+            f"median grok epoch at {short} {slow} / at {short} {fast}",
+            groked[slow],
+            groked[fast],
+            budget,
+            speedup,
+            math.inf,
+            f">= {speedup} ({RESOLUTION})",
+        )
+    grok.record(
+        f"Spearman rho({short}, grok epoch)",
+        trend.statistic,
+        note=f"one-sided p = {trend.p_value:.3g}",
+    )
     for v in values:
-        _record_source(grok, f"median grok epoch, {short} {v}", _censored_median(groked[v]),
-                       source.get(v, _ABSENT))
-    _sweep_figure(grok, f"{claim}: {xlabel}", values, groked,
-                  {v: _epochs(by[v], "memorised_epoch") for v in values}, budget,
-                  xlabel=xlabel, source=source, categorical=True)
+        _record_source(
+            grok,
+            f"median grok epoch, {short} {v}",
+            _censored_median(groked[v]),
+            source.get(v, _ABSENT),
+        )
+    _sweep_figure(
+        grok,
+        f"{claim}: {xlabel}",
+        values,
+        groked,
+        {v: _epochs(by[v], "memorised_epoch") for v in values},
+        budget,
+        xlabel=xlabel,
+        source=source,
+        categorical=True,
+    )
     grok.record_parts(parts)
     grok.conclude(decide_conjunction(claim, parts, headline=_last(parts)))
 
@@ -277,11 +385,14 @@ def _no_grok_then_faster(grok, claim: str, *, field: str, short: str, values,
 # --------------------------------------------------------------------------- CH1
 
 
-@pytest.mark.claim(id="CH1", source=SOURCE,
-                   statement="the baseline groks: overfit ≈ 350, grok ≈ 2,300, delay ≈ 1,900 "
-                             "epochs; test at chance when train saturates; 100 % at the end")
+@pytest.mark.claim(
+    id="CH1",
+    source=SOURCE,
+    statement="the baseline groks: overfit ≈ 350, grok ≈ 2,300, delay ≈ 1,900 "
+    "epochs; test at chance when train saturates; 100 % at the end",
+)
 def test_ch1_baseline_groks(grok):
-    """"In the baseline configuration, the overfitting epoch occurs at approximately epoch 350,
+    """ "In the baseline configuration, the overfitting epoch occurs at approximately epoch 350,
     while the grokking epoch occurs at approximately epoch 2,300, yielding a grokking delay of
     roughly 1,900 epochs. [...] At this point, test accuracy remains near chance level [...] By
     the end of training, the model achieves 100% training accuracy and 100% test accuracy." """
@@ -305,54 +416,84 @@ def test_ch1_baseline_groks(grok):
     parts["test at chance when train saturates"] = decide_all(
         "share with test < 10 % at the overfit epoch",
         [None if a is None else a < CHANCE_BAR for a in at_overfit],
-        tolerance=f"test accuracy at the overfit epoch < {CHANCE_BAR:.0%}", labels=labels,
-        details={"test_at_overfit": at_overfit})
+        tolerance=f"test accuracy at the overfit epoch < {CHANCE_BAR:.0%}",
+        labels=labels,
+        details={"test_at_overfit": at_overfit},
+    )
     parts["final test >= 99 %"] = decide_all(
-        "share with final test >= 99 %", [None if f is None else f >= FINAL_TEST for f in final],
-        tolerance=f"final test accuracy >= {FINAL_TEST:.0%}", labels=labels,
-        details={"final_test": final})
+        "share with final test >= 99 %",
+        [None if f is None else f >= FINAL_TEST for f in final],
+        tolerance=f"final test accuracy >= {FINAL_TEST:.0%}",
+        labels=labels,
+        details={"final_test": final},
+    )
     med_overfit, med_grok = _censored_median(overfit), _censored_median(groked)
     if ch.source_numbers:
         for key, med in (("overfit", med_overfit), ("grok", med_grok)):
             src = SRC_BASELINE[key]
             parts[f"median {key} epoch within x{FACTOR} of {src:,}"] = decide_point(
-                f"median {key} epoch / source's", med / src, 1 / FACTOR, FACTOR,
+                f"median {key} epoch / source's",
+                med / src,
+                1 / FACTOR,
+                FACTOR,
                 f"within a factor {FACTOR} of the source's {src:,} ({RESOLUTION})",
-                details={"median": med, "source": src})
+                details={"median": med, "source": src},
+            )
 
-    _record_source(grok, "median overfit epoch", med_overfit, SRC_BASELINE["overfit"],
-                   note=RESOLUTION)
+    _record_source(
+        grok, "median overfit epoch", med_overfit, SRC_BASELINE["overfit"], note=RESOLUTION
+    )
     _record_source(grok, "median grok epoch", med_grok, SRC_BASELINE["grok"])
-    _record_source(grok, "median delay (grokked seeds)", _median_or_nan(delays),
-                   SRC_BASELINE["delay"])
-    grok.record("median test accuracy at the overfit epoch", _median_or_nan(at_overfit),
-                note=f"chance is 1/p = {1 / ch.setup.p:.3f}")
+    _record_source(
+        grok, "median delay (grokked seeds)", _median_or_nan(delays), SRC_BASELINE["delay"]
+    )
+    grok.record(
+        "median test accuracy at the overfit epoch",
+        _median_or_nan(at_overfit),
+        note=f"chance is 1/p = {1 / ch.setup.p:.3f}",
+    )
     grok.record("median final test accuracy", _median_or_nan(final))
     if not ch.source_numbers:
-        grok.record("factor-2 check against the source", None,
-                    note=f"not applied: this scale's setup (p = {ch.setup.p}, alpha = "
-                         f"{ch.setup.alpha}) is not the source's (p = 97, alpha = 0.5)")
-    grok.figure(dynamics.training_curves([r.trace for r in runs], labels, overfit, groked,
-                                         title=f"CH1 baseline: p = {ch.setup.p}, width "
-                                               f"{ch.setup.width}, alpha {ch.setup.alpha}, "
-                                               f"wd {ch.setup.weight_decay}"), "curves")
+        grok.record(
+            "factor-2 check against the source",
+            None,
+            note=f"not applied: this scale's setup (p = {ch.setup.p}, alpha = "
+            f"{ch.setup.alpha}) is not the source's (p = 97, alpha = 0.5)",
+        )
+    grok.figure(
+        dynamics.training_curves(
+            [r.trace for r in runs],
+            labels,
+            overfit,
+            groked,
+            title=f"CH1 baseline: p = {ch.setup.p}, width "
+            f"{ch.setup.width}, alpha {ch.setup.alpha}, "
+            f"wd {ch.setup.weight_decay}",
+        ),
+        "curves",
+    )
     grok.record_parts(parts)
-    result = decide_conjunction("CH1", parts,
-                                tolerance="every seed groks; test < 10 % at the overfit epoch; "
-                                          "final test >= 99 %"
-                                          + (f"; medians within x{FACTOR} of the source's"
-                                             if ch.source_numbers else ""))
+    result = decide_conjunction(
+        "CH1",
+        parts,
+        tolerance="every seed groks; test < 10 % at the overfit epoch; "
+        "final test >= 99 %"
+        + (f"; medians within x{FACTOR} of the source's" if ch.source_numbers else ""),
+    )
     grok.conclude(with_headline(result, "median grok epoch", med_grok))
 
 
 # --------------------------------------------------------------------------- CH2
 
 
-@pytest.mark.claim(id="CH2", source=SOURCE,
-                   statement="the weight norm rises during memorisation, decays during the "
-                             "plateau and settles lower after grokking")
+@pytest.mark.claim(
+    id="CH2",
+    source=SOURCE,
+    statement="the weight norm rises during memorisation, decays during the "
+    "plateau and settles lower after grokking",
+)
 def test_ch2_weight_norm_decays(grok):
-    """"During the early phase of training, the global L2 norm of the model parameters increases
+    """ "During the early phase of training, the global L2 norm of the model parameters increases
     rapidly as the network constructs a high-capacity solution sufficient to memorize the
     training data. During the prolonged delay between overfitting and grokking, the weight norm
     gradually decreases under the influence of weight decay [...] Once grokking occurs, the
@@ -374,78 +515,126 @@ def test_ch2_weight_norm_decays(grok):
     ratios = [None if d is None else d.ratio for d in decays]
     for lab, d in zip(labels, decays):
         if d is not None:
-            grok.record(f"norm at grok / peak ({lab})", d.ratio,
-                        note=f"peak {d.peak_value:.1f} at epoch {d.peak_epoch}, grok epoch "
-                             f"{d.epoch}")
-    grok.record("median norm ratio (grokked seeds)", _median_or_nan(ratios),
-                note=f"the claim needs < {NORM_DROP}")
-    grok.figure(dynamics.weight_norm([r.trace for r in runs], labels, peaks, groked,
-                                     title=f"CH2: weight norm, p = {ch.setup.p}"), "norm")
+            grok.record(
+                f"norm at grok / peak ({lab})",
+                d.ratio,
+                note=f"peak {d.peak_value:.1f} at epoch {d.peak_epoch}, grok epoch {d.epoch}",
+            )
+    grok.record(
+        "median norm ratio (grokked seeds)",
+        _median_or_nan(ratios),
+        note=f"the claim needs < {NORM_DROP}",
+    )
+    grok.figure(
+        dynamics.weight_norm(
+            [r.trace for r in runs],
+            labels,
+            peaks,
+            groked,
+            title=f"CH2: weight norm, p = {ch.setup.p}",
+        ),
+        "norm",
+    )
     result = decide_fraction(
-        "share of grokked seeds with peak before grok and norm < 0.9 x peak", sum(ok), len(ok),
+        "share of grokked seeds with peak before grok and norm < 0.9 x peak",
+        sum(ok),
+        len(ok),
         NORM_SEEDS,
         tolerance=f"norm peak precedes the grok epoch and norm at grok < {NORM_DROP} x peak, in "
-                  f">= {NORM_SEEDS:.0%} of seeds (seeds that never grok have no grok epoch and "
-                  f"are left out; {RESOLUTION})",
-        details={"ratios": ratios, "peak_epochs": peaks, "grok_epochs": groked,
-                 "n_not_grokked": sum(g is None for g in groked)})
+        f">= {NORM_SEEDS:.0%} of seeds (seeds that never grok have no grok epoch and "
+        f"are left out; {RESOLUTION})",
+        details={
+            "ratios": ratios,
+            "peak_epochs": peaks,
+            "grok_epochs": groked,
+            "n_not_grokked": sum(g is None for g in groked),
+        },
+    )
     grok.conclude(result)
 
 
 # --------------------------------------------------------------------------- CH3
 
 
-@pytest.mark.claim(id="CH3", source=SOURCE,
-                   statement="weight decay: no grokking by 5,000 epochs at 0 or 0.1; then "
-                             "faster with more decay (0.5 → ~4,000 … 5 → ~800)")
+@pytest.mark.claim(
+    id="CH3",
+    source=SOURCE,
+    statement="weight decay: no grokking by 5,000 epochs at 0 or 0.1; then "
+    "faster with more decay (0.5 → ~4,000 … 5 → ~800)",
+)
 def test_ch3_weight_decay_value(grok, wd):
-    """"For weak or absent regularization (weight decay = 0.0 or 0.1), the model reliably
+    """ "For weak or absent regularization (weight decay = 0.0 or 0.1), the model reliably
     achieves perfect training accuracy by approximately epoch 300 but fails to generalize [...]
     A qualitative change emerges at weight decay = 0.5, where grokking first appears [...] With
     weight decay = 1.0, grokking occurs around epoch 2,650; at 2.0, around epoch 1,250; and at
     5.0, as early as epoch 800." """
-    runs, result = _one_value(grok, "weight_decay", wd, f"at wd {wd}", groks=wd > NO_GROK_WD,
-                              source=SRC_WD)
-    grok.record(f"median overfit epoch at wd {wd}",
-                _median_or_nan(_epochs(runs, "memorised_epoch")), unit="epochs")
+    runs, result = _one_value(
+        grok, "weight_decay", wd, f"at wd {wd}", groks=wd > NO_GROK_WD, source=SRC_WD
+    )
+    grok.record(
+        f"median overfit epoch at wd {wd}",
+        _median_or_nan(_epochs(runs, "memorised_epoch")),
+        unit="epochs",
+    )
     grok.conclude(result)
 
 
-@pytest.mark.claim(id="CH3", source=SOURCE,
-                   statement="weight decay: no grokking at wd <= 0.1; grok epoch decreases "
-                             "with wd over {0.5, 1, 2, 5}; >= 3x faster at 5 than at 0.5")
+@pytest.mark.claim(
+    id="CH3",
+    source=SOURCE,
+    statement="weight decay: no grokking at wd <= 0.1; grok epoch decreases "
+    "with wd over {0.5, 1, 2, 5}; >= 3x faster at 5 than at 0.5",
+)
 def test_ch3_weight_decay_sweep(grok, over):
-    """"Across this range, increasing weight decay produces an approximately monotonic reduction
+    """ "Across this range, increasing weight decay produces an approximately monotonic reduction
     in grokking time, corresponding to a more than five-fold decrease from the weakest
     regularization level at which grokking is observed." """
-    _no_grok_then_faster(grok, "CH3", field="weight_decay", short="wd",
-                         values=grok.scale.ch.weight_decays, no_grok_upto=NO_GROK_WD,
-                         speedup=WD_SPEEDUP, source=SRC_WD, xlabel="weight decay")
+    _no_grok_then_faster(
+        grok,
+        "CH3",
+        field="weight_decay",
+        short="wd",
+        values=grok.scale.ch.weight_decays,
+        no_grok_upto=NO_GROK_WD,
+        speedup=WD_SPEEDUP,
+        source=SRC_WD,
+        xlabel="weight decay",
+    )
 
 
 # --------------------------------------------------------------------------- CH4
 
 
-@pytest.mark.claim(id="CH4", source=SOURCE,
-                   statement="every width 32 → 512 groks; overfitting gets much faster with "
-                             "width while the grok epoch stays within 1,750–2,300")
+@pytest.mark.claim(
+    id="CH4",
+    source=SOURCE,
+    statement="every width 32 → 512 groks; overfitting gets much faster with "
+    "width while the grok epoch stays within 1,750–2,300",
+)
 def test_ch4_width_value(grok, width):
-    """"All model sizes eventually achieved perfect generalization within the training horizon,
+    """ "All model sizes eventually achieved perfect generalization within the training horizon,
     indicating that grokking is robust across a wide range of network capacities in this
     setting." """
-    runs, result = _one_value(grok, "width", width, f"at width {width}", groks=True,
-                              source=SRC_WIDTH_GROK)
-    _record_source(grok, f"median overfit epoch at width {width}",
-                   _median_or_nan(_epochs(runs, "memorised_epoch")),
-                   SRC_WIDTH_OVERFIT.get(width, _ABSENT))
+    runs, result = _one_value(
+        grok, "width", width, f"at width {width}", groks=True, source=SRC_WIDTH_GROK
+    )
+    _record_source(
+        grok,
+        f"median overfit epoch at width {width}",
+        _median_or_nan(_epochs(runs, "memorised_epoch")),
+        SRC_WIDTH_OVERFIT.get(width, _ABSENT),
+    )
     grok.conclude(result)
 
 
-@pytest.mark.claim(id="CH4", source=SOURCE,
-                   statement="width: all grok; overfit epoch falls with width (>= 3x); grok "
-                             "epoch within x2 across widths; the delay grows with width")
+@pytest.mark.claim(
+    id="CH4",
+    source=SOURCE,
+    statement="width: all grok; overfit epoch falls with width (>= 3x); grok "
+    "epoch within x2 across widths; the delay grows with width",
+)
 def test_ch4_width_sweep(grok, over):
-    """"Larger models reach perfect training accuracy much earlier: the 512-unit model overfits
+    """ "Larger models reach perfect training accuracy much earlier: the 512-unit model overfits
     by approximately epoch 150, whereas the 32-unit model overfits only around epoch 1,150. As a
     result, the delay between memorization and generalization increases substantially with model
     size, even though the absolute time to grokking remains on a similar scale." """
@@ -455,31 +644,54 @@ def test_ch4_width_sweep(grok, over):
     budget = _budget(runs)
     overfit = {w: _epochs(rs, "memorised_epoch") for w, rs in by.items()}
     groked = {w: _epochs(rs, "generalised_epoch") for w, rs in by.items()}
-    parts = {"all grok": _every_seed(runs, [f"width {w} seed {s}" for w in widths
-                                            for s in grok.seeds],
-                                     groks=True, what="share grokked")}
+    parts = {
+        "all grok": _every_seed(
+            runs,
+            [f"width {w} seed {s}" for w in widths for s in grok.seeds],
+            groks=True,
+            what="share grokked",
+        )
+    }
     x = [w for w in widths for _ in grok.seeds]
     of = [_rank_value(e, budget) for w in widths for e in overfit[w]]
     t_over = stats.decreasing_trend(x, of, rng=np.random.default_rng(0))
     parts["overfit epoch falls with width"] = decide_test(
-        "Spearman rho(width, overfit epoch)", t_over,
-        tolerance="Spearman rho < 0, one-sided p < 0.05")
+        "Spearman rho(width, overfit epoch)",
+        t_over,
+        tolerance="Spearman rho < 0, one-sided p < 0.05",
+    )
     parts["overfit(smallest) / overfit(largest) >= 3"] = _decide_ratio(
-        f"median overfit epoch at width {widths[0]} / at {widths[-1]}", overfit[widths[0]],
-        overfit[widths[-1]], budget, WIDTH_OVERFIT_RATIO, math.inf,
-        f">= {WIDTH_OVERFIT_RATIO} ({RESOLUTION})")
+        f"median overfit epoch at width {widths[0]} / at {widths[-1]}",
+        overfit[widths[0]],
+        overfit[widths[-1]],
+        budget,
+        WIDTH_OVERFIT_RATIO,
+        math.inf,
+        f">= {WIDTH_OVERFIT_RATIO} ({RESOLUTION})",
+    )
     meds = {w: _censored_median(groked[w]) for w in widths}
     slow = max(widths, key=lambda w: meds[w])
     fast = min(widths, key=lambda w: meds[w])
     parts["max / min median grok epoch <= 2"] = _decide_ratio(
-        f"median grok epoch, slowest (width {slow}) / fastest (width {fast})", groked[slow],
-        groked[fast], budget, 0.0, WIDTH_GROK_RATIO, f"<= {WIDTH_GROK_RATIO} ({RESOLUTION})")
-    delay = [np.nan if m is None or m.delay is None else float(m.delay)
-             for w in widths for m in map(_milestones, by[w])]
+        f"median grok epoch, slowest (width {slow}) / fastest (width {fast})",
+        groked[slow],
+        groked[fast],
+        budget,
+        0.0,
+        WIDTH_GROK_RATIO,
+        f"<= {WIDTH_GROK_RATIO} ({RESOLUTION})",
+    )
+    delay = [
+        np.nan if m is None or m.delay is None else float(m.delay)
+        for w in widths
+        for m in map(_milestones, by[w])
+    ]
     t_delay = stats.increasing_trend(x, delay, rng=np.random.default_rng(1))
     parts["delay increases with width"] = decide_test(
-        "Spearman rho(width, delay)", t_delay,
-        tolerance="Spearman rho > 0, one-sided p < 0.05, over the seeds that grokked")
+        "Spearman rho(width, delay)",
+        t_delay,
+        tolerance="Spearman rho > 0, one-sided p < 0.05, over the seeds that grokked",
+    )
     # Reported, not asserted: is the grok epoch different across widths at all (the source's
     # non-monotonic trend needs more seeds, it says)? Kruskal-Wallis over grokked seeds.
     groups = [[e for e in groked[w] if e is not None] for w in widths]
@@ -487,20 +699,41 @@ def test_ch4_width_sweep(grok, over):
     kw_p = math.nan
     if len(groups) >= 2 and len({e for g in groups for e in g}) > 1:
         kw_p = float(sstats.kruskal(*groups).pvalue)
-    grok.record("Kruskal-Wallis p, grok epoch across widths", kw_p,
-                note="reported only: is the source's non-monotonic grok-epoch trend "
-                     "significant? (grokked seeds; p < 0.05 would say the widths differ)")
-    grok.record("Spearman rho(width, overfit epoch)", t_over.statistic,
-                note=f"one-sided p = {t_over.p_value:.3g}")
-    grok.record("Spearman rho(width, delay)", t_delay.statistic,
-                note=f"one-sided p = {t_delay.p_value:.3g}")
+    grok.record(
+        "Kruskal-Wallis p, grok epoch across widths",
+        kw_p,
+        note="reported only: is the source's non-monotonic grok-epoch trend "
+        "significant? (grokked seeds; p < 0.05 would say the widths differ)",
+    )
+    grok.record(
+        "Spearman rho(width, overfit epoch)",
+        t_over.statistic,
+        note=f"one-sided p = {t_over.p_value:.3g}",
+    )
+    grok.record(
+        "Spearman rho(width, delay)", t_delay.statistic, note=f"one-sided p = {t_delay.p_value:.3g}"
+    )
     for w in widths:
-        _record_source(grok, f"median overfit epoch, width {w}",
-                       _median_or_nan(overfit[w]), SRC_WIDTH_OVERFIT.get(w, _ABSENT))
-        _record_source(grok, f"median grok epoch, width {w}", meds[w],
-                       SRC_WIDTH_GROK.get(w, _ABSENT))
-    _sweep_figure(grok, "CH4: width", widths, groked, overfit, budget, xlabel="hidden width",
-                  source=SRC_WIDTH_GROK, log_x=True)
+        _record_source(
+            grok,
+            f"median overfit epoch, width {w}",
+            _median_or_nan(overfit[w]),
+            SRC_WIDTH_OVERFIT.get(w, _ABSENT),
+        )
+        _record_source(
+            grok, f"median grok epoch, width {w}", meds[w], SRC_WIDTH_GROK.get(w, _ABSENT)
+        )
+    _sweep_figure(
+        grok,
+        "CH4: width",
+        widths,
+        groked,
+        overfit,
+        budget,
+        xlabel="hidden width",
+        source=SRC_WIDTH_GROK,
+        log_x=True,
+    )
     grok.record_parts(parts)
     grok.conclude(decide_conjunction("CH4", parts, headline="delay increases with width"))
 
@@ -508,22 +741,27 @@ def test_ch4_width_sweep(grok, over):
 # --------------------------------------------------------------------------- CH5
 
 
-@pytest.mark.claim(id="CH5", source=SOURCE,
-                   statement="addition, subtraction and multiplication all grok, on similar "
-                             "timescales (2,000–2,300 epochs)")
+@pytest.mark.claim(
+    id="CH5",
+    source=SOURCE,
+    statement="addition, subtraction and multiplication all grok, on similar "
+    "timescales (2,000–2,300 epochs)",
+)
 def test_ch5_operation_value(grok, op):
-    """"All three operations exhibit clear grokking behavior. In each case, the model first
+    """ "All three operations exhibit clear grokking behavior. In each case, the model first
     achieves perfect training accuracy while test accuracy remains near chance, followed by a
     delayed and rapid transition to near-perfect test accuracy." """
     _, result = _one_value(grok, "op", op, f"on a {op} b", groks=True, source=SRC_OP)
     grok.conclude(result)
 
 
-@pytest.mark.claim(id="CH5", source=SOURCE,
-                   statement="every operation groks in every seed; max/min median grok epoch "
-                             "<= 1.5")
+@pytest.mark.claim(
+    id="CH5",
+    source=SOURCE,
+    statement="every operation groks in every seed; max/min median grok epoch <= 1.5",
+)
 def test_ch5_operation_sweep(grok, over):
-    """"The timing of this transition is broadly similar across operations. Addition and
+    """ "The timing of this transition is broadly similar across operations. Addition and
     subtraction grok at approximately epochs 2,250–2,300, while multiplication groks slightly
     earlier at approximately epoch 2,000." """
     ch = grok.scale.ch
@@ -535,45 +773,74 @@ def test_ch5_operation_sweep(grok, over):
     slow, fast = max(ops, key=lambda o: meds[o]), min(ops, key=lambda o: meds[o])
     parts = {
         "every op groks in every seed": _every_seed(
-            runs, [f"{op} seed {s}" for op in ops for s in grok.seeds], groks=True,
-            what="share grokked"),
+            runs,
+            [f"{op} seed {s}" for op in ops for s in grok.seeds],
+            groks=True,
+            what="share grokked",
+        ),
         "max / min median grok epoch <= 1.5": _decide_ratio(
-            f"median grok epoch, slowest ({slow}) / fastest ({fast})", groked[slow],
-            groked[fast], budget, 0.0, OP_GROK_RATIO, f"<= {OP_GROK_RATIO} ({RESOLUTION})"),
+            f"median grok epoch, slowest ({slow}) / fastest ({fast})",
+            groked[slow],
+            groked[fast],
+            budget,
+            0.0,
+            OP_GROK_RATIO,
+            f"<= {OP_GROK_RATIO} ({RESOLUTION})",
+        ),
     }
     for op in ops:
         _record_source(grok, f"median grok epoch, a {op} b", meds[op], SRC_OP.get(op, _ABSENT))
-    _sweep_figure(grok, "CH5: operations", ops, groked,
-                  {o: _epochs(by[o], "memorised_epoch") for o in ops}, budget,
-                  xlabel="operation", source=SRC_OP, categorical=True)
+    _sweep_figure(
+        grok,
+        "CH5: operations",
+        ops,
+        groked,
+        {o: _epochs(by[o], "memorised_epoch") for o in ops},
+        budget,
+        xlabel="operation",
+        source=SRC_OP,
+        categorical=True,
+    )
     grok.record_parts(parts)
-    grok.conclude(decide_conjunction("CH5", parts,
-                                     headline="max / min median grok epoch <= 1.5"))
+    grok.conclude(decide_conjunction("CH5", parts, headline="max / min median grok epoch <= 1.5"))
 
 
 # --------------------------------------------------------------------------- CH6
 
 
-@pytest.mark.claim(id="CH6", source=SOURCE,
-                   statement="data fraction: 30 % never groks by 5,000; 50 % → ~2,200, "
-                             "70 % → ~950, 90 % → ~450")
+@pytest.mark.claim(
+    id="CH6",
+    source=SOURCE,
+    statement="data fraction: 30 % never groks by 5,000; 50 % → ~2,200, 70 % → ~950, 90 % → ~450",
+)
 def test_ch6_data_fraction_value(grok, alpha):
-    """"With only 30% of the data (2,822 training examples), the model achieves perfect training
+    """ "With only 30% of the data (2,822 training examples), the model achieves perfect training
     accuracy but fails to generalize [...] At 50% data coverage (4,704 training examples),
     grokking first emerges, with the grokking epoch occurring at approximately epoch 2,200. [...]
     at 70% data, grokking occurs around epoch 950, and at 90% data, around epoch 450." """
-    _, result = _one_value(grok, "alpha", alpha, f"at alpha {alpha}",
-                           groks=alpha > NO_GROK_ALPHA, source=SRC_ALPHA)
+    _, result = _one_value(
+        grok, "alpha", alpha, f"at alpha {alpha}", groks=alpha > NO_GROK_ALPHA, source=SRC_ALPHA
+    )
     grok.conclude(result)
 
 
-@pytest.mark.claim(id="CH6", source=SOURCE,
-                   statement="data fraction: none groks at 0.3; grok epoch decreases over "
-                             "{0.5, 0.7, 0.9}; >= 3x faster at 0.9 than at 0.5")
+@pytest.mark.claim(
+    id="CH6",
+    source=SOURCE,
+    statement="data fraction: none groks at 0.3; grok epoch decreases over "
+    "{0.5, 0.7, 0.9}; >= 3x faster at 0.9 than at 0.5",
+)
 def test_ch6_data_fraction_sweep(grok, over):
-    """"This corresponds to nearly a five-fold reduction in grokking time between the smallest
+    """ "This corresponds to nearly a five-fold reduction in grokking time between the smallest
     data fraction at which grokking is observed and near-complete data coverage." """
-    _no_grok_then_faster(grok, "CH6", field="alpha", short="alpha",
-                         values=grok.scale.ch.alphas, no_grok_upto=NO_GROK_ALPHA,
-                         speedup=ALPHA_SPEEDUP, source=SRC_ALPHA,
-                         xlabel="training fraction alpha")
+    _no_grok_then_faster(
+        grok,
+        "CH6",
+        field="alpha",
+        short="alpha",
+        values=grok.scale.ch.alphas,
+        no_grok_upto=NO_GROK_ALPHA,
+        speedup=ALPHA_SPEEDUP,
+        source=SRC_ALPHA,
+        xlabel="training fraction alpha",
+    )

@@ -17,12 +17,12 @@ import math
 import numpy as np
 import pytest
 
-from grokclaims import measure, stats
-from grokclaims.capacity import measure_sweep
+from grokclaims.analysis import measure, stats
 from grokclaims.figures import race as figures
 from grokclaims.plugin import session_scale
-from grokclaims.race import measure_cell, onset_vs_crossing
-from grokclaims.verdicts import (
+from grokclaims.setups.capacity import measure_sweep
+from grokclaims.setups.race import measure_cell, onset_vs_crossing
+from grokclaims.verdicts.rules import (
     ClaimResult,
     Verdict,
     decide_all,
@@ -40,8 +40,9 @@ MULTIPLICATIVE_AXES = ("weight_decay", "lr", "init_scale")  # regressed on log10
 
 def rng(claim: str) -> np.random.Generator:
     """One fixed random stream per claim: re-running gives the same intervals."""
-    return np.random.default_rng(int.from_bytes(hashlib.sha256(claim.encode()).digest()[:8],
-                                                "little"))
+    return np.random.default_rng(
+        int.from_bytes(hashlib.sha256(claim.encode()).digest()[:8], "little")
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -49,14 +50,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     xdist group of its cell, so the claims sharing a cell's runs share a worker."""
     sy = session_scale(metafunc.config).sy
     if "central" in metafunc.fixturenames:
-        metafunc.parametrize("central", [
-            pytest.param(c, id=f"p={c.p}", marks=pytest.mark.xdist_group(f"sy-central-{i}"))
-            for i, c in enumerate(sy.central)])
+        metafunc.parametrize(
+            "central",
+            [
+                pytest.param(c, id=f"p={c.p}", marks=pytest.mark.xdist_group(f"sy-central-{i}"))
+                for i, c in enumerate(sy.central)
+            ],
+        )
     if "swept" in metafunc.fixturenames:
-        metafunc.parametrize("swept", [
-            pytest.param((axis, v), id=f"{axis}={v}",
-                         marks=pytest.mark.xdist_group(f"sy-{axis}={v}"))
-            for axis, v in sy.swept()])
+        metafunc.parametrize(
+            "swept",
+            [
+                pytest.param(
+                    (axis, v), id=f"{axis}={v}", marks=pytest.mark.xdist_group(f"sy-{axis}={v}")
+                )
+                for axis, v in sy.swept()
+            ],
+        )
 
 
 # The claims on the first central cell share its runs: one xdist group, one worker.
@@ -81,8 +91,16 @@ def reference(grok):
 
 
 def not_measurable(name: str, tolerance: str, reason: str, **details) -> ClaimResult:
-    return ClaimResult(name, math.nan, None, None, tolerance, Verdict.INCONCLUSIVE,
-                       f"inconclusive: {reason}", details)
+    return ClaimResult(
+        name,
+        math.nan,
+        None,
+        None,
+        tolerance,
+        Verdict.INCONCLUSIVE,
+        f"inconclusive: {reason}",
+        details,
+    )
 
 
 def censored(t, budget):
@@ -98,11 +116,17 @@ def ols(x, y):
 def race_record(grok, data, cmp) -> None:
     grok.record("empirical onset", cmp.onset, unit="parameters")
     grok.record("predicted onset P×", cmp.p_cross, unit="parameters")
-    c = measure.predicted_onset(data.P, data.t_mem, data.t_gen, rng=rng("P×"),
-                                not_reached=float(data.cell.max_epochs))
-    grok.record("P× (bootstrap over seeds)", c.p_cross, c.interval, unit="parameters",
-                note=f"{c.boot_fraction:.0%} of bootstrap samples had a crossing; all "
-                     f"crossings: {[round(x) for x in c.crossings]}")
+    c = measure.predicted_onset(
+        data.P, data.t_mem, data.t_gen, rng=rng("P×"), not_reached=float(data.cell.max_epochs)
+    )
+    grok.record(
+        "P× (bootstrap over seeds)",
+        c.p_cross,
+        c.interval,
+        unit="parameters",
+        note=f"{c.boot_fraction:.0%} of bootstrap samples had a crossing; all "
+        f"crossings: {[round(x) for x in c.crossings]}",
+    )
     grok.record("log10(onset / P×)", cmp.log_ratio, cmp.interval)
     grok.record("dataset complexity K", data.cell.complexity, unit="bits")
 
@@ -110,11 +134,19 @@ def race_record(grok, data, cmp) -> None:
 def decide_race(data, cmp, name: str) -> ClaimResult:
     """SY6's assertion on one cell: |log10(onset / P×)| <= 0.3, by its bootstrap interval."""
     tol = "|log10(onset / P×)| ≤ 0.3 (95 % bootstrap over seeds)"
-    details = {"onset": cmp.onset, "p_cross": cmp.p_cross, "crossings": cmp.crossings,
-               "boot_fraction": cmp.boot_fraction, "P": data.P.tolist()}
+    details = {
+        "onset": cmp.onset,
+        "p_cross": cmp.p_cross,
+        "crossings": cmp.crossings,
+        "boot_fraction": cmp.boot_fraction,
+        "P": data.P.tolist(),
+    }
     if cmp.log_ratio is None:
-        why = ("no empirical onset (no width with a zero minimum delay below a grokking width)"
-               if cmp.onset is None else "T_mem and T_gen do not cross on this grid")
+        why = (
+            "no empirical onset (no width with a zero minimum delay below a grokking width)"
+            if cmp.onset is None
+            else "T_mem and T_gen do not cross on this grid"
+        )
         return not_measurable(name, tol, why, **details)
     return decide_interval(name, cmp.log_ratio, cmp.interval, -0.3, 0.3, tol, details=details)
 
@@ -122,8 +154,12 @@ def decide_race(data, cmp, name: str) -> ClaimResult:
 # -- SY1, SY2: capacity ----------------------------------------------------------------------
 
 
-@pytest.mark.claim(id="SY1", source=SOURCE, statement="memorised bits grow linearly with "
-                   "parameters; the capacity C is a constant of the architecture")
+@pytest.mark.claim(
+    id="SY1",
+    source=SOURCE,
+    statement="memorised bits grow linearly with "
+    "parameters; the capacity C is a constant of the architecture",
+)
 @pytest.mark.xdist_group("sy-capacity")
 def test_sy1_memorised_bits_grow_linearly_with_parameters(grok):
     """We establish information-theoretic estimates of model capacity and dataset complexity
@@ -133,32 +169,62 @@ def test_sy1_memorised_bits_grow_linearly_with_parameters(grok):
     cap = measure_sweep(sweep, grok.seeds, runs)
     fit = measure.fit_capacity(cap.P, cap.bits, rng=rng("SY1"))
     K = sweep.complexity(sweep.n_saturate)
-    grok.record("capacity C", fit.slope, fit.interval, unit="bits/parameter",
-                source_value=C_PAPER, note=f"bootstrap over {fit.resampled}")
+    grok.record(
+        "capacity C",
+        fit.slope,
+        fit.interval,
+        unit="bits/parameter",
+        source_value=C_PAPER,
+        note=f"bootstrap over {fit.resampled}",
+    )
     grok.record("R² of bits on P", fit.r_squared)
-    grok.record("runs saturated", float(cap.saturated.mean()),
-                note=f"bits grew < 5 % over the last quarter of {sweep.max_epochs} epochs")
+    grok.record(
+        "runs saturated",
+        float(cap.saturated.mean()),
+        note=f"bits grew < 5 % over the last quarter of {sweep.max_epochs} epochs",
+    )
     grok.record("dataset complexity K (saturating data)", K, unit="bits")
-    grok.figure(figures.capacity(cap.P, cap.bits, fit.slope, fit.intercept, K,
-                                 {"Song & Ye": C_PAPER, "Morris et al.": 3.6},
-                                 title=f"SY1: capacity, p = {sweep.p}, n = {sweep.n_saturate}"))
+    grok.figure(
+        figures.capacity(
+            cap.P,
+            cap.bits,
+            fit.slope,
+            fit.intercept,
+            K,
+            {"Song & Ye": C_PAPER, "Morris et al.": 3.6},
+            title=f"SY1: capacity, p = {sweep.p}, n = {sweep.n_saturate}",
+        )
+    )
     parts = {
         "R² ≥ 0.9": decide_point("R²", fit.r_squared, 0.9, 1.0, "R² ≥ 0.9"),
-        "C in [1, 4]": decide_interval("C", fit.slope, fit.interval, 1.0, 4.0,
-                                       "C in [1, 4] bits/parameter"),
+        "C in [1, 4]": decide_interval(
+            "C", fit.slope, fit.interval, 1.0, 4.0, "C in [1, 4] bits/parameter"
+        ),
     }
     if not cap.saturated.all():
         parts["saturated"] = not_measurable(
-            "saturated runs", "every run saturated",
+            "saturated runs",
+            "every run saturated",
             f"{int((~cap.saturated).sum())} of {cap.saturated.size} runs still gained bits "
-            "late in training, so their bits are below their capacity")
+            "late in training, so their bits are below their capacity",
+        )
     result = decide_conjunction("SY1", parts)
-    grok.conclude(with_headline(result, "C (bits/parameter)", fit.slope, fit.interval,
-                                "linear fit R² ≥ 0.9 and C in [1, 4] bits/parameter"))
+    grok.conclude(
+        with_headline(
+            result,
+            "C (bits/parameter)",
+            fit.slope,
+            fit.interval,
+            "linear fit R² ≥ 0.9 and C in [1, 4] bits/parameter",
+        )
+    )
 
 
-@pytest.mark.claim(id="SY2", source=SOURCE, statement="a model memorises random data only "
-                   "when its capacity reaches the data's complexity")
+@pytest.mark.claim(
+    id="SY2",
+    source=SOURCE,
+    statement="a model memorises random data only when its capacity reaches the data's complexity",
+)
 @on_reference_cell
 def test_sy2_memorises_only_with_enough_capacity(grok):
     """We establish information-theoretic estimates of model capacity and dataset complexity,
@@ -170,26 +236,48 @@ def test_sy2_memorises_only_with_enough_capacity(grok):
     labels = np.array([[f"P={p:.0f}/seed {s}" for s in grok.seeds] for p in data.P])
     low, high = capacity < K / 2, capacity > 2 * K
     grok.record("dataset complexity K", K, unit="bits")
-    grok.record("runs with C·P < K/2 that memorised", float(memorised[low].sum()),
-                note=f"of {int(low.sum())}")
-    grok.record("runs with C·P > 2K that memorised", float(memorised[high].sum()),
-                note=f"of {int(high.sum())}; budget {data.cell.max_epochs} epochs")
-    grok.figure(figures.times({"T_mem per seed": (data.P, data.t_mem)}, ylabel="epochs to 99 %",
-                              vlines={"C·P = K/2": K / 2 / C_PAPER, "C·P = 2K": 2 * K / C_PAPER},
-                              title="SY2: memorisation of n_equiv random targets"))
+    grok.record(
+        "runs with C·P < K/2 that memorised",
+        float(memorised[low].sum()),
+        note=f"of {int(low.sum())}",
+    )
+    grok.record(
+        "runs with C·P > 2K that memorised",
+        float(memorised[high].sum()),
+        note=f"of {int(high.sum())}; budget {data.cell.max_epochs} epochs",
+    )
+    grok.figure(
+        figures.times(
+            {"T_mem per seed": (data.P, data.t_mem)},
+            ylabel="epochs to 99 %",
+            vlines={"C·P = K/2": K / 2 / C_PAPER, "C·P = 2K": 2 * K / C_PAPER},
+            title="SY2: memorisation of n_equiv random targets",
+        )
+    )
     parts = {
-        "C·P < K/2: never": decide_all("runs below K/2 that do not memorise",
-                                       list(~memorised[low]), labels=list(labels[low]),
-                                       tolerance="no run memorises"),
-        "C·P > 2K: all": decide_all("runs above 2K that memorise",
-                                    list(memorised[high]), labels=list(labels[high]),
-                                    tolerance="every run memorises within the budget"),
+        "C·P < K/2: never": decide_all(
+            "runs below K/2 that do not memorise",
+            list(~memorised[low]),
+            labels=list(labels[low]),
+            tolerance="no run memorises",
+        ),
+        "C·P > 2K: all": decide_all(
+            "runs above 2K that memorise",
+            list(memorised[high]),
+            labels=list(labels[high]),
+            tolerance="every run memorises within the budget",
+        ),
     }
     result = decide_conjunction("SY2", parts)
     share = memorised[high].mean() if high.any() else None
-    grok.conclude(with_headline(result, "share of C·P > 2K runs that memorise", share,
-                                tolerance="none below K/2 and all above 2K memorise "
-                                          f"(C = {C_PAPER})"))
+    grok.conclude(
+        with_headline(
+            result,
+            "share of C·P > 2K runs that memorise",
+            share,
+            tolerance=f"none below K/2 and all above 2K memorise (C = {C_PAPER})",
+        )
+    )
 
 
 # -- SY3-SY5: speeds and regimes on the central cell -------------------------------------
@@ -205,19 +293,35 @@ def test_sy3_larger_models_memorise_faster(grok):
     P = np.repeat(data.P[sufficient][:, None], len(grok.seeds), axis=1)
     T = censored(data.t_mem[sufficient], budget)
     test = stats.decreasing_trend(P.ravel(), T.ravel(), rng=rng("SY3"))
-    grok.record("Spearman ρ(P, T_mem)", test.statistic, note=f"one-sided p = {test.p_value:.3g}"
-                f"; {test.method}; runs not memorising within {budget} epochs rank last")
-    grok.record("capacity-sufficient widths", float(sufficient.sum()),
-                note=f"C·P > K = {data.cell.complexity:.0f} bits")
-    grok.figure(figures.times({"T_mem": (data.P, data.t_mem)}, ylabel="epochs to 99 % train",
-                              vlines={"C·P = K": data.cell.complexity / C_PAPER},
-                              title="SY3: memorisation time against P"))
-    grok.conclude(decide_test("Spearman ρ(P, T_mem)", test,
-                              tolerance="ρ < 0 with one-sided p < 0.05"))
+    grok.record(
+        "Spearman ρ(P, T_mem)",
+        test.statistic,
+        note=f"one-sided p = {test.p_value:.3g}"
+        f"; {test.method}; runs not memorising within {budget} epochs rank last",
+    )
+    grok.record(
+        "capacity-sufficient widths",
+        float(sufficient.sum()),
+        note=f"C·P > K = {data.cell.complexity:.0f} bits",
+    )
+    grok.figure(
+        figures.times(
+            {"T_mem": (data.P, data.t_mem)},
+            ylabel="epochs to 99 % train",
+            vlines={"C·P = K": data.cell.complexity / C_PAPER},
+            title="SY3: memorisation time against P",
+        )
+    )
+    grok.conclude(
+        decide_test("Spearman ρ(P, T_mem)", test, tolerance="ρ < 0 with one-sided p < 0.05")
+    )
 
 
-@pytest.mark.claim(id="SY4", source=SOURCE, statement="three regimes as P grows: "
-                   "underfitting, immediate generalisation, grokking")
+@pytest.mark.claim(
+    id="SY4",
+    source=SOURCE,
+    statement="three regimes as P grows: underfitting, immediate generalisation, grokking",
+)
 @on_reference_cell
 def test_sy4_three_regimes(grok):
     """This gives rise to three regimes of learning as model size increases: underfitting,
@@ -227,27 +331,44 @@ def test_sy4_three_regimes(grok):
     P = np.repeat(data.P[:, None], regime.shape[1], axis=1)
     order = {name: k for k, name in enumerate(("underfit", "immediate", "grokking"))}
     rank = np.vectorize(order.get)(regime).astype(float)
-    medians = {name: (float(np.median(P[regime == name])) if (regime == name).any() else None)
-               for name in order}
+    medians = {
+        name: (float(np.median(P[regime == name])) if (regime == name).any() else None)
+        for name in order
+    }
     for name, m in medians.items():
         grok.record(f"median P, {name}", m, note=f"{int((regime == name).sum())} runs")
     missing = [name for name, m in medians.items() if m is None]
     test = stats.increasing_trend(rank.ravel(), P.ravel(), rng=rng("SY4"))
     grok.figure(figures.regimes(data, title="SY4: regime of each run against P"))
-    parts = {"ordered": decide_test("Spearman ρ(regime order, P)", test,
-                                    tolerance="ρ > 0 with one-sided p < 0.05")}
+    parts = {
+        "ordered": decide_test(
+            "Spearman ρ(regime order, P)", test, tolerance="ρ > 0 with one-sided p < 0.05"
+        )
+    }
     if missing:
-        parts["observed"] = not_measurable("regimes observed", "all three regimes",
-                                           f"not observed on this grid: {', '.join(missing)}")
+        parts["observed"] = not_measurable(
+            "regimes observed",
+            "all three regimes",
+            f"not observed on this grid: {', '.join(missing)}",
+        )
     result = decide_conjunction("SY4", parts)
-    grok.conclude(with_headline(result, "Spearman ρ(regime order, P)", test.statistic,
-                                p_value=test.p_value,
-                                tolerance="each regime observed; underfit < immediate < "
-                                          "grokking in P (rank test, p < 0.05)"))
+    grok.conclude(
+        with_headline(
+            result,
+            "Spearman ρ(regime order, P)",
+            test.statistic,
+            p_value=test.p_value,
+            tolerance="each regime observed; underfit < immediate < "
+            "grokking in P (rank test, p < 0.05)",
+        )
+    )
 
 
-@pytest.mark.claim(id="SY5", source=SOURCE, statement="even with capacity above the data's "
-                   "complexity, small models generalise first")
+@pytest.mark.claim(
+    id="SY5",
+    source=SOURCE,
+    statement="even with capacity above the data's complexity, small models generalise first",
+)
 @on_reference_cell
 def test_sy5_small_models_generalise_first(grok):
     """Surprisingly, even with a capacity that is theoretically greater than dataset
@@ -256,24 +377,40 @@ def test_sy5_small_models_generalise_first(grok):
     above = data.cell.complexity < C_PAPER * data.P
     zero = (data.delay == 0).sum(axis=1) / data.delay.shape[1]
     for p, z, a in zip(data.P, zero, above):
-        grok.record(f"share of seeds with delay 0 at P = {p:,.0f}", float(z),
-                    note="C·P > K" if a else "C·P ≤ K")
-    grok.figure(figures.times({"delay + 1": (data.P, data.delay + 1)},
-                              ylabel="delay + 1 (epochs)",
-                              vlines={"C·P = K": data.cell.complexity / C_PAPER},
-                              title="SY5: delay against P"))
+        grok.record(
+            f"share of seeds with delay 0 at P = {p:,.0f}",
+            float(z),
+            note="C·P > K" if a else "C·P ≤ K",
+        )
+    grok.figure(
+        figures.times(
+            {"delay + 1": (data.P, data.delay + 1)},
+            ylabel="delay + 1 (epochs)",
+            vlines={"C·P = K": data.cell.complexity / C_PAPER},
+            title="SY5: delay against P",
+        )
+    )
     best = float(zero[above].max()) if above.any() else math.nan
-    grok.conclude(decide_point("largest share of seeds with delay 0 among P with C·P > K",
-                               best, 0.5 + 1e-9, 1.0, "> 0.5 at some P with C·P > K",
-                               details={"eval_every": data.cell.eval_every,
-                                        "note": "delay < eval_every counts as 0"}))
+    grok.conclude(
+        decide_point(
+            "largest share of seeds with delay 0 among P with C·P > K",
+            best,
+            0.5 + 1e-9,
+            1.0,
+            "> 0.5 at some P with C·P > K",
+            details={"eval_every": data.cell.eval_every, "note": "delay < eval_every counts as 0"},
+        )
+    )
 
 
 # -- SY6, SY7: the crossing predicts the onset -------------------------------------------
 
 
-@pytest.mark.claim(id="SY6", source=SOURCE, statement="grokking emerges close to the P where "
-                   "T_mem and T_gen intersect")
+@pytest.mark.claim(
+    id="SY6",
+    source=SOURCE,
+    statement="grokking emerges close to the P where T_mem and T_gen intersect",
+)
 def test_sy6_onset_at_the_crossing(grok, central):
     """We estimate T_mem(P) on random-label data of equivalent complexity and T_gen(P) on the
     modular task itself, and show that grokking emerges close to the parameter scale where
@@ -298,14 +435,26 @@ def hyper_parameters(cells) -> np.ndarray:
     """The swept settings of each cell as regression columns (the nested F-test's baseline)."""
     cols = []
     for c in cells:
-        cols.append([math.log10(c.weight_decay), c.alpha, c.dropout, math.log10(c.lr),
-                     math.log10(c.init_scale), c.depth, c.heads, float(c.op == "+"),
-                     float(c.op == "*"), float(c.p)])
+        cols.append(
+            [
+                math.log10(c.weight_decay),
+                c.alpha,
+                c.dropout,
+                math.log10(c.lr),
+                math.log10(c.init_scale),
+                c.depth,
+                c.heads,
+                float(c.op == "+"),
+                float(c.op == "*"),
+                float(c.p),
+            ]
+        )
     return np.array(cols, dtype=float)
 
 
-@pytest.mark.claim(id="SY7", source=SOURCE, statement="the intersection predicts the onset "
-                   "across settings")
+@pytest.mark.claim(
+    id="SY7", source=SOURCE, statement="the intersection predicts the onset across settings"
+)
 def test_sy7_crossing_predicts_onset_across_cells(grok):
     """We show empirically that the onset of grokking can be predicted where generalising speed
     intersects with memorisation speed (authors' README; the paper's statistics)."""
@@ -317,15 +466,21 @@ def test_sy7_crossing_predicts_onset_across_cells(grok):
     onset = np.array([np.nan if r[2] is None else r[2] for r in rows])
     labels = [f"{c.label} p={c.p}" for c in cells]
     for lab, x, o in zip(labels, px, onset):
-        grok.record(f"{lab}: onset / P×", o, note=f"P× = {x:,.0f}" if np.isfinite(x) else
-                    "P× undefined")
+        grok.record(
+            f"{lab}: onset / P×", o, note=f"P× = {x:,.0f}" if np.isfinite(x) else "P× undefined"
+        )
     ok = np.isfinite(px) & np.isfinite(onset)
     grok.figure(figures.agreement(px, onset, labels, title="SY7: onset against P× per cell"))
     tol = "Spearman ρ(log P×, log onset) > 0, permutation p < 0.05; Lin's CCC lower bound > 0"
     if ok.sum() < stats.MIN_POINTS:
-        grok.conclude(not_measurable("Spearman ρ(log P×, log onset)", tol,
-                                     f"only {int(ok.sum())} of {len(cells)} cells have both an "
-                                     "onset and a crossing", cells=len(cells)))
+        grok.conclude(
+            not_measurable(
+                "Spearman ρ(log P×, log onset)",
+                tol,
+                f"only {int(ok.sum())} of {len(cells)} cells have both an onset and a crossing",
+                cells=len(cells),
+            )
+        )
         return
     lx, lo = np.log10(px[ok]), np.log10(onset[ok])
     rho = stats.spearman_test(lx, lo, alternative="greater", rng=rng("SY7"))
@@ -334,32 +489,49 @@ def test_sy7_crossing_predicts_onset_across_cells(grok):
     wil = stats.wilcoxon_log_ratio(onset[ok], px[ok])
     H = hyper_parameters([c for c, k in zip(cells, ok) if k])
     nested = stats.nested_f_test(H, np.column_stack([H, lx]), lo)
-    grok.record("Spearman ρ(log P×, log onset)", rho.statistic,
-                note=f"one-sided p = {rho.p_value:.3g} ({rho.method}), {int(ok.sum())} cells")
+    grok.record(
+        "Spearman ρ(log P×, log onset)",
+        rho.statistic,
+        note=f"one-sided p = {rho.p_value:.3g} ({rho.method}), {int(ok.sum())} cells",
+    )
     grok.record("Lin's CCC", ccc.value, ccc.interval, note=ccc.method)
-    grok.record("calibration F-test (a, b) = (0, 1)", calib.p_value,
-                note=f"p-value; {calib.details}")
+    grok.record(
+        "calibration F-test (a, b) = (0, 1)", calib.p_value, note=f"p-value; {calib.details}"
+    )
     grok.record("Wilcoxon on log(onset / P×)", wil.p_value, note="two-sided p-value")
-    grok.record("nested F: P× adds over the swept hyper-parameters", nested.p_value,
-                note=f"p-value; df {nested.details.get('df')}")
+    grok.record(
+        "nested F: P× adds over the swept hyper-parameters",
+        nested.p_value,
+        note=f"p-value; df {nested.details.get('df')}",
+    )
     lower = ccc.interval[0] if ccc.interval is not None else math.nan
     parts = {
         "Spearman": decide_test("Spearman ρ", rho, tolerance="ρ > 0, one-sided p < 0.05"),
-        "CCC": decide_interval("Lin's CCC", ccc.value, ccc.interval, 1e-12, 1.0,
-                               "lower bound > 0") if ccc.interval is not None else
-        not_measurable("Lin's CCC", "lower bound > 0", "no interval for the CCC"),
+        "CCC": decide_interval("Lin's CCC", ccc.value, ccc.interval, 1e-12, 1.0, "lower bound > 0")
+        if ccc.interval is not None
+        else not_measurable("Lin's CCC", "lower bound > 0", "no interval for the CCC"),
     }
     result = decide_conjunction("SY7", parts)
-    grok.conclude(with_headline(result, "Spearman ρ(log P×, log onset)", rho.statistic,
-                                p_value=rho.p_value,
-                                tolerance=tol + f" (CCC lower bound {lower:.3g})"))
+    grok.conclude(
+        with_headline(
+            result,
+            "Spearman ρ(log P×, log onset)",
+            rho.statistic,
+            p_value=rho.p_value,
+            tolerance=tol + f" (CCC lower bound {lower:.3g})",
+        )
+    )
 
 
 # -- SY8, SY9: memorisation speed, predicted and proxied ------------------------------------
 
 
-@pytest.mark.claim(id="SY8", source=SOURCE, statement="an empirical model predicts "
-                   "memorisation speed from capacity and dataset complexity, out of sample")
+@pytest.mark.claim(
+    id="SY8",
+    source=SOURCE,
+    statement="an empirical model predicts "
+    "memorisation speed from capacity and dataset complexity, out of sample",
+)
 @on_reference_cell
 def test_sy8_memorisation_speed_predicted_out_of_sample(grok):
     """An empirical model derived from the framework can predict memorization speed from model
@@ -372,9 +544,14 @@ def test_sy8_memorisation_speed_predicted_out_of_sample(grok):
     tol = "median |log10 error| ≤ 0.3 on the held-out larger half of P"
     n_fit = max(2, math.ceil(usable.size / 2))
     if usable.size - n_fit < 1:
-        grok.conclude(not_measurable("median |log10 error|", tol,
-                                     f"only {usable.size} widths memorise within the budget; "
-                                     "need 2 to fit and 1 to predict"))
+        grok.conclude(
+            not_measurable(
+                "median |log10 error|",
+                tol,
+                f"only {usable.size} widths memorise within the budget; "
+                "need 2 to fit and 1 to predict",
+            )
+        )
         return
     fit_rows, test_rows = usable[:n_fit], usable[n_fit:]
     logt = np.log10(data.t_mem)
@@ -400,21 +577,32 @@ def test_sy8_memorisation_speed_predicted_out_of_sample(grok):
     xf = np.repeat(x_all[fit_rows][:, None], seeds.size, 1)
     okf = np.isfinite(logt[fit_rows])
     b, a = ols(xf[okf], logt[fit_rows][okf])
-    grok.record("fit: log10 T_mem = a + b·log10(K / C·P)", b, note=f"a = {a:.3g}, fitted on "
-                f"P ≤ {data.P[fit_rows].max():,.0f}")
+    grok.record(
+        "fit: log10 T_mem = a + b·log10(K / C·P)",
+        b,
+        note=f"a = {a:.3g}, fitted on P ≤ {data.P[fit_rows].max():,.0f}",
+    )
     grok.record("median |log10 error| on held-out P", estimate, interval)
     P_line = data.P[usable]
-    grok.figure(figures.times({"T_mem (fit half)": (data.P[fit_rows], data.t_mem[fit_rows]),
-                               "T_mem (held out)": (data.P[test_rows], data.t_mem[test_rows])},
-                              ylabel="epochs to 99 % train",
-                              lines={"fit, extrapolated": (
-                                  P_line, 10 ** (a + b * np.log10(K / (C_PAPER * P_line))))},
-                              title="SY8: memorisation speed out of sample"))
+    grok.figure(
+        figures.times(
+            {
+                "T_mem (fit half)": (data.P[fit_rows], data.t_mem[fit_rows]),
+                "T_mem (held out)": (data.P[test_rows], data.t_mem[test_rows]),
+            },
+            ylabel="epochs to 99 % train",
+            lines={"fit, extrapolated": (P_line, 10 ** (a + b * np.log10(K / (C_PAPER * P_line))))},
+            title="SY8: memorisation speed out of sample",
+        )
+    )
     grok.conclude(decide_interval("median |log10 error|", estimate, interval, 0.0, 0.3, tol))
 
 
-@pytest.mark.claim(id="SY9", source=SOURCE, statement="random-label data is a faithful proxy "
-                   "for memorising the task's own inputs")
+@pytest.mark.claim(
+    id="SY9",
+    source=SOURCE,
+    statement="random-label data is a faithful proxy for memorising the task's own inputs",
+)
 @on_reference_cell
 def test_sy9_random_labels_are_a_faithful_proxy(grok):
     """Load-bearing premise: training on random-label data of equivalent complexity accurately
@@ -422,8 +610,9 @@ def test_sy9_random_labels_are_a_faithful_proxy(grok):
     data = reference(grok)
     tol = "|slope difference| ≤ 0.25, or its 95 % CI contains 0"
     if data.t_shuffled is None:
-        grok.conclude(not_measurable("slope difference", tol,
-                                     "this scale trains no shuffled-label control"))
+        grok.conclude(
+            not_measurable("slope difference", tol, "this scale trains no shuffled-label control")
+        )
         return
     logP = np.log10(data.P)
 
@@ -447,24 +636,36 @@ def test_sy9_random_labels_are_a_faithful_proxy(grok):
     grok.record("slope of log T_mem on log P, random targets", s_rand)
     grok.record("slope of log T_mem on log P, shuffled labels", s_shuf)
     grok.record("difference (shuffled - random)", diff, interval)
-    grok.figure(figures.times({"random targets": (data.P, data.t_mem),
-                               "shuffled labels": (data.P, data.t_shuffled)},
-                              ylabel="epochs to 99 % train", title="SY9: the proxy"))
+    grok.figure(
+        figures.times(
+            {"random targets": (data.P, data.t_mem), "shuffled labels": (data.P, data.t_shuffled)},
+            ylabel="epochs to 99 % train",
+            title="SY9: the proxy",
+        )
+    )
     if not math.isfinite(diff):
         grok.conclude(not_measurable("slope difference", tol, "fewer than 2 widths memorise"))
         return
     contains_zero = interval is not None and interval[0] <= 0 <= interval[1]
     if abs(diff) <= 0.25 or contains_zero:
         verdict = Verdict.SUPPORTED
-        rule = ("supported: |difference| ≤ 0.25" if abs(diff) <= 0.25 else
-                "supported: the interval contains 0")
+        rule = (
+            "supported: |difference| ≤ 0.25"
+            if abs(diff) <= 0.25
+            else "supported: the interval contains 0"
+        )
     elif interval is None:
         verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: no interval for the difference"
     else:
-        verdict, rule = Verdict.REFUTED, ("refuted: |difference| > 0.25 and the interval "
-                                          "excludes 0")
-    grok.conclude(ClaimResult("slope difference (shuffled - random)", diff, interval, None, tol,
-                              verdict, rule))
+        verdict, rule = (
+            Verdict.REFUTED,
+            ("refuted: |difference| > 0.25 and the interval excludes 0"),
+        )
+    grok.conclude(
+        ClaimResult(
+            "slope difference (shuffled - random)", diff, interval, None, tol, verdict, rule
+        )
+    )
 
 
 # -- SY10: along every swept axis ----------------------------------------------------------
@@ -490,8 +691,11 @@ def axis_value(cell, axis: str) -> float | None:
     return math.log10(v) if axis in MULTIPLICATIVE_AXES else float(v)
 
 
-@pytest.mark.claim(id="SY10", source=SOURCE, statement="SY6 holds along every swept axis, with "
-                   "no trend of the log ratio along any axis")
+@pytest.mark.claim(
+    id="SY10",
+    source=SOURCE,
+    statement="SY6 holds along every swept axis, with no trend of the log ratio along any axis",
+)
 def test_sy10_no_trend_along_any_axis(grok):
     """Per swept axis, the log ratio of onset to P× does not trend with the axis value."""
     sy = grok.scale.sy
@@ -514,24 +718,34 @@ def test_sy10_no_trend_along_any_axis(grok):
         grok.record(f"log10(onset / P×), {name}", y)
     trends = stats.per_axis_trend(xs, ys) if xs else ()
     for t in trends:
-        grok.record(f"slope along {t.axis}", t.slope, note=f"p = {t.p_value:.3g}, Holm "
-                    f"{t.p_holm:.3g}, {t.n} cells")
+        grok.record(
+            f"slope along {t.axis}",
+            t.slope,
+            note=f"p = {t.p_value:.3g}, Holm {t.p_holm:.3g}, {t.n} cells",
+        )
     grok.figure(figures.axis_trends(xs, ys, title="SY10: log ratio along each axis"))
     tol = "every cell |log10(onset / P×)| ≤ 0.3 and no axis trend (Holm, 0.05)"
     tested = [t for t in trends if math.isfinite(t.p_holm)]
     if not tested:
-        grok.conclude(not_measurable("smallest Holm p of an axis trend", tol,
-                                     "no axis has 3 cells with an onset and a crossing"))
+        grok.conclude(
+            not_measurable(
+                "smallest Holm p of an axis trend",
+                tol,
+                "no axis has 3 cells with an onset and a crossing",
+            )
+        )
         return
     worst = min(t.p_holm for t in tested)
     within = [abs(y) <= 0.3 for y in per_cell.values() if np.isfinite(y)]
     parts = {
-        "no trend": decide_point("smallest Holm p", worst, 0.05, 1.0,
-                                 "Holm-adjusted p ≥ 0.05 on every axis"),
-        "cells within 0.3": decide_all("cells within 0.3 decades",
-                                       within + [None] * (len(per_cell) - len(within)),
-                                       tolerance="|log10(onset / P×)| ≤ 0.3 in every cell"),
+        "no trend": decide_point(
+            "smallest Holm p", worst, 0.05, 1.0, "Holm-adjusted p ≥ 0.05 on every axis"
+        ),
+        "cells within 0.3": decide_all(
+            "cells within 0.3 decades",
+            within + [None] * (len(per_cell) - len(within)),
+            tolerance="|log10(onset / P×)| ≤ 0.3 in every cell",
+        ),
     }
     result = decide_conjunction("SY10", parts)
-    grok.conclude(with_headline(result, "smallest Holm p of an axis trend", worst,
-                                tolerance=tol))
+    grok.conclude(with_headline(result, "smallest Holm p of an axis trend", worst, tolerance=tol))

@@ -2,7 +2,7 @@
 
 ``python -m grokclaims.bench`` times (a) 16 Song & Ye transformers (p = 31, dim 16, mini-batches
 of 512) and (b) 32 Chopra MLPs (p = 31, width 64, full batch), 200 epochs each, trained by
-:func:`grokclaims.train.train_ensemble` and by :func:`grokclaims.train.train_plain` (the same
+:func:`~grokclaims.engine.train.train_ensemble` and by :func:`~.train_plain` (the same
 members one at a time: ``nn.Module``, ``torch.optim.AdamW``, per-step ``.item()``). It prints
 model-epochs per second for both, their ratio, and the FLOP/s reached against a dense matmul
 peak measured in the same run. ``--plain-members`` times the plain loop on a subset and
@@ -18,11 +18,11 @@ import time
 
 import torch
 
-from .cost import epoch_flops
-from .models import ChopraMLP, SongYe
-from .spec import RunSpec, Schedule, StopRule
-from .tasks import TaskSpec
-from .train import train_ensemble, train_plain
+from grokclaims.data.tasks import TaskSpec
+from grokclaims.engine.cost import epoch_flops
+from grokclaims.engine.train import train_ensemble, train_plain
+from grokclaims.families.models import ChopraMLP, SongYe
+from grokclaims.spec.run import RunSpec, Schedule, StopRule
 
 
 def matmul_peak(n: int = 1024, repeats: int = 20) -> float:

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .store_format import ACTIVE, STATUSES
+from grokclaims.store.format import ACTIVE, STATUSES
 
 LIST_COLUMNS = (
     "run_id",
@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("grokclaims: %(message)s"))
         log.addHandler(handler)
-    from .registry import RegistryError  # torch loads only once the arguments are good
+    from grokclaims.store.registry import (
+        RegistryError,  # torch loads only once the arguments are good
+    )
 
     try:
         return args.action(args)
@@ -128,7 +130,7 @@ def _positive_float(text: str) -> float:
 
 
 def _registry(args: argparse.Namespace, **kw):
-    from .registry import Registry, resolve_store
+    from grokclaims.store.registry import Registry, resolve_store
 
     return Registry(resolve_store(args.store, _project_root()), create=False, **kw)
 

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from grokclaims import cli
-from grokclaims.models import ChopraMLP, SongYe
-from grokclaims.registry import ENV_STORE, Registry, RegistryError
-from grokclaims.spec import RunSpec, Schedule, StopRule
-from grokclaims.tasks import TaskSpec
-from grokclaims.train import RunResult, Trace
+from grokclaims.data.tasks import TaskSpec
+from grokclaims.engine.train import RunResult, Trace
+from grokclaims.families.models import ChopraMLP, SongYe
+from grokclaims.spec.run import RunSpec, Schedule, StopRule
+from grokclaims.store.registry import ENV_STORE, Registry, RegistryError
 
 NEVER = StopRule(train_acc=None, val_acc=None)
 SCHEDULE = Schedule(max_epochs=2, batch_size=None, eval_every=1)

@@ -16,7 +16,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from grokclaims import devices, plugin
+from grokclaims import plugin
+from grokclaims.engine import devices
 
 
 def test_visible_devices_parses_the_users_list():
@@ -28,8 +29,9 @@ def test_visible_devices_parses_the_users_list():
     assert devices.visible_devices({"CUDA_VISIBLE_DEVICES": uuid}) == [uuid]
 
 
-@pytest.mark.parametrize("env, count", [({}, 8), ({"CUDA_VISIBLE_DEVICES": "3,5"}, 2),
-                                        ({"CUDA_VISIBLE_DEVICES": ""}, 0)])
+@pytest.mark.parametrize(
+    "env, count", [({}, 8), ({"CUDA_VISIBLE_DEVICES": "3,5"}, 2), ({"CUDA_VISIBLE_DEVICES": ""}, 0)]
+)
 def test_gpu_count_is_bounded_by_the_visible_devices(monkeypatch, env, count):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
@@ -83,8 +85,9 @@ def test_a_replacement_worker_gets_a_gpu_again():
     assert devices.assign_gpu(4, 2, ["3", "5"], in_use=["3", "5", "5"]) == "3"
 
 
-@pytest.mark.parametrize("cores, workers, threads", [(16, 8, 2), (16, 3, 5), (2, 4, 1),
-                                                     (2, 2, 1), (1, 1, 1), (8, 0, 8)])
+@pytest.mark.parametrize(
+    "cores, workers, threads", [(16, 8, 2), (16, 3, 5), (2, 4, 1), (2, 2, 1), (1, 1, 1), (8, 0, 8)]
+)
 def test_threads_per_worker(cores, workers, threads):
     assert devices.threads_per_worker(cores, workers) == threads
 
@@ -94,17 +97,31 @@ def test_threads_per_worker(cores, workers, threads):
 
 def _controller(n_gpus: int):
     config = SimpleNamespace(stash=pytest.Stash())
-    settings = {"scale": "smoke", "seeds": None, "device": None, "store": "/tmp/x.sqlite",
-                "report_dir": "/tmp/reports", "no_report": False, "plan": False,
-                "n_gpus": n_gpus}
-    config.stash[plugin.state_key] = {"settings": settings, "results": [], "registry": None,
-                                      "start": 0.0, "log_handler": None, "gpus": {}}
+    settings = {
+        "scale": "smoke",
+        "seeds": None,
+        "device": None,
+        "store": "/tmp/x.sqlite",
+        "report_dir": "/tmp/reports",
+        "no_report": False,
+        "plan": False,
+        "n_gpus": n_gpus,
+    }
+    config.stash[plugin.state_key] = {
+        "settings": settings,
+        "results": [],
+        "registry": None,
+        "start": 0.0,
+        "log_handler": None,
+        "gpus": {},
+    }
     return config
 
 
 def _start(config, worker_id: str):
-    node = SimpleNamespace(config=config, workerinput={"workerid": worker_id},
-                           gateway=SimpleNamespace(id=worker_id))
+    node = SimpleNamespace(
+        config=config, workerinput={"workerid": worker_id}, gateway=SimpleNamespace(id=worker_id)
+    )
     plugin.pytest_configure_node(node)
     return node
 
@@ -120,7 +137,8 @@ def test_configure_node_gives_eight_workers_eight_gpus(monkeypatch):
     assert node.workerinput["grokclaims"] == config.stash[plugin.state_key]["settings"]
     assert node.workerinput["grokclaims_gpu"] == "0"
     assert [_start(config, f"gw{i}").workerinput["grokclaims_gpu"] for i in range(1, 8)] == [
-        str(i) for i in range(1, 8)]
+        str(i) for i in range(1, 8)
+    ]
 
 
 def test_configure_node_shares_two_gpus_among_four_workers(monkeypatch):
@@ -170,8 +188,11 @@ def test_auto_workers_one_per_gpu_or_per_core(monkeypatch):
 
 def _worker_config(**workerinput):
     settings = _controller(2).stash[plugin.state_key]["settings"]
-    return SimpleNamespace(workerinput={"grokclaims": settings, **workerinput},
-                           stash=pytest.Stash(), addinivalue_line=lambda name, line: None)
+    return SimpleNamespace(
+        workerinput={"grokclaims": settings, **workerinput},
+        stash=pytest.Stash(),
+        addinivalue_line=lambda name, line: None,
+    )
 
 
 def test_a_worker_sees_only_its_gpu(monkeypatch):

@@ -1,4 +1,4 @@
-"""Exact values and properties of the measurements in ``grokclaims.measure``.
+"""Exact values and properties of the measurements in ``grokclaims.analysis.measure``.
 
 Hand-computable inputs first (each expected number is worked out in a comment), then
 Hypothesis properties of crossings and onsets, then a small coverage simulation of the
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grokclaims import measure as m
+from grokclaims.analysis import measure as m
 
 PROPERTY = settings(max_examples=60, deadline=None)
 

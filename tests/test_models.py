@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grokclaims.ensemble import Layout, MemberDropout, batched_forward
-from grokclaims.models import ChopraMLP, SongYe, Tutorial, build_member, shape_of
-from grokclaims.tasks import TaskSpec, make_dataset
+from grokclaims.data.tasks import TaskSpec, make_dataset
+from grokclaims.families.batched import Layout, MemberDropout, batched_forward
+from grokclaims.families.models import ChopraMLP, SongYe, Tutorial, build_member, shape_of
 
 
 def count(model, task) -> int:

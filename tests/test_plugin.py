@@ -23,7 +23,7 @@ from toyclaims import (
     run_claims,
 )
 
-from grokclaims.registry import Registry
+from grokclaims.store.registry import Registry
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -34,16 +34,26 @@ def test_verdicts_decide_outcomes_and_the_report_lists_every_claim(pytester):
     result.assert_outcomes(passed=3, failed=2, skipped=1)
     out = result.stdout.str()
     # refuted: a failure that gives observed vs expected, the interval and the rule
-    assert ("TOY2 refuted: y = 5 [4.5, 5.5]; expected y in [0, 2]; refuted: the interval "
-            "[4.5, 5.5] lies entirely outside [0, 2]") in out
+    assert (
+        "TOY2 refuted: y = 5 [4.5, 5.5]; expected y in [0, 2]; refuted: the interval "
+        "[4.5, 5.5] lies entirely outside [0, 2]"
+    ) in out
     # inconclusive: a skip with the reason, located at the claim's test (not in grokclaims)
-    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_toy.py:*: TOY3 inconclusive: z = 0.25 "
-                                 "[[]-0.5, 1[]], p = 0.31; expected z > 0; inconclusive: *"])
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [[]1[]] test_toy.py:*: TOY3 inconclusive: z = 0.25 "
+            "[[]-0.5, 1[]], p = 0.31; expected z > 0; inconclusive: *"
+        ]
+    )
     assert "context.py" not in out
     # each verdict printed as it arrives
-    result.stdout.fnmatch_lines_random(["[[]grokclaims[]] TOY1: supported: x = 1 [[]0.9, 1.1[]]*",
-                                        "[[]grokclaims[]] TOY2: refuted: *",
-                                        "[[]grokclaims[]] TOY4: error: *ZeroDivisionError*"])
+    result.stdout.fnmatch_lines_random(
+        [
+            "[[]grokclaims[]] TOY1: supported: x = 1 [[]0.9, 1.1[]]*",
+            "[[]grokclaims[]] TOY2: refuted: *",
+            "[[]grokclaims[]] TOY4: error: *ZeroDivisionError*",
+        ]
+    )
 
     reports = pytester.path / "reports"
     (report,) = report_dirs(reports)
@@ -56,7 +66,12 @@ def test_verdicts_decide_outcomes_and_the_report_lists_every_claim(pytester):
     assert outcomes(results) == TOY_EXPECTED
     meta = results["meta"]
     assert (meta["scale"], meta["seeds"], meta["runs"], meta["trained"], meta["reused"]) == (
-        "smoke", [0, 1, 2], 3, 3, 0)
+        "smoke",
+        [0, 1, 2],
+        3,
+        3,
+        0,
+    )
     by_id = {c["test_id"]: c for c in results["claims"]}
     assert by_id["TOY1"]["measurements"][0]["value"] == 3.0
     assert by_id["TOY3"]["result"]["p_value"] == 0.31
@@ -67,15 +82,15 @@ def test_verdicts_decide_outcomes_and_the_report_lists_every_claim(pytester):
 
     md = (report / "REPORT.md").read_text()
     assert "| runs | 3 used: 3 trained in this session, 0 reused from the registry |" in md
-    for row in ["| [TOY1](#toy1) | x lies in [0, 2] | ✅ supported | x = 1 [0.9, 1.1] | "
-                f"x in [0, 2] | [figure]({figure}) |",
-                "| [TOY2](#toy2) | y lies in [0, 2] | ❌ refuted | y = 5 [4.5, 5.5] | "
-                "y in [0, 2] |",
-                "| [TOY3](#toy3) | z is positive | ❔ inconclusive | "
-                "z = 0.25 [-0.5, 1], p = 0.31 |",
-                "| [TOY4](#toy4) | w can be computed | 💥 error | n/a |",
-                "| [TOY5[0.5]](#toy5) | v is small | ✅ supported | v = 0.5 |",
-                "| [TOY5[1.5]](#toy5) | v is small | ✅ supported | v = 1.5 |"]:
+    for row in [
+        "| [TOY1](#toy1) | x lies in [0, 2] | ✅ supported | x = 1 [0.9, 1.1] | "
+        f"x in [0, 2] | [figure]({figure}) |",
+        "| [TOY2](#toy2) | y lies in [0, 2] | ❌ refuted | y = 5 [4.5, 5.5] | y in [0, 2] |",
+        "| [TOY3](#toy3) | z is positive | ❔ inconclusive | z = 0.25 [-0.5, 1], p = 0.31 |",
+        "| [TOY4](#toy4) | w can be computed | 💥 error | n/a |",
+        "| [TOY5[0.5]](#toy5) | v is small | ✅ supported | v = 0.5 |",
+        "| [TOY5[1.5]](#toy5) | v is small | ✅ supported | v = 1.5 |",
+    ]:
         assert row in md, row
     assert f"![TOY1]({figure})" in md
     assert "> The toy models fit five residues." in md  # the docstring, quoted
@@ -87,13 +102,13 @@ def test_verdicts_decide_outcomes_and_the_report_lists_every_claim(pytester):
 # two tests to the worker ready first and the next two to the other, which dies on GPU4 and is
 # replaced (by gw2). GPU2 keeps the first worker busy until then, so that it still holds its
 # GPU when the replacement's is chosen.
-GPU_CLAIMS = '''
+GPU_CLAIMS = """
 import os
 import time
 from pathlib import Path
 
 import pytest
-from grokclaims.verdicts import decide_point
+from grokclaims.verdicts.rules import decide_point
 
 
 def _where(grok):
@@ -125,16 +140,16 @@ def test_gpu_third(grok):
 def test_gpu_crash(grok):
     if os.environ.get("TOY_CRASH"):
         os._exit(3)
-'''
+"""
 
 # Two simulated GPUs (CUDA is absent here), only where the test asks for them; the controller
 # says which GPU it gives each worker.
-FAKE_GPUS = '''
+FAKE_GPUS = """
 import os
 from pathlib import Path
 
 import pytest
-from grokclaims import devices
+from grokclaims.engine import devices
 
 if os.environ.get("TOY_FAKE_GPUS"):
     devices.gpu_count = lambda env=None: int(os.environ["TOY_FAKE_GPUS"])
@@ -145,7 +160,7 @@ if os.environ.get("TOY_FAKE_GPUS"):
         tr.write_line(f"[toy] {node.gateway.id} -> GPU {node.workerinput['grokclaims_gpu']}")
         if node.gateway.id not in ("gw0", "gw1"):
             (Path(__file__).parent / "replaced").touch()
-'''
+"""
 
 
 def test_xdist_gives_the_same_report_as_one_process(pytester, monkeypatch):
@@ -155,8 +170,9 @@ def test_xdist_gives_the_same_report_as_one_process(pytester, monkeypatch):
     pytester.makeconftest(FAKE_GPUS)
     pytester.makepyfile(test_toy=TOY, test_gpu=GPU_CLAIMS)
     common = ("--grok-scale", "smoke", "--grok-device", "cpu")
-    serial = run_claims(pytester, "test_toy.py", "-n", "0", *common,
-                        report_dir=pytester.path / "serial")
+    serial = run_claims(
+        pytester, "test_toy.py", "-n", "0", *common, report_dir=pytester.path / "serial"
+    )
     serial.assert_outcomes(passed=3, failed=2, skipped=1)
 
     monkeypatch.setenv("TOY_FAKE_GPUS", "2")
@@ -165,13 +181,22 @@ def test_xdist_gives_the_same_report_as_one_process(pytester, monkeypatch):
     # --dist load: under loadgroup/loadscope (the plugin's default with -n) xdist 3.8 re-runs
     # the test a worker crashed on (pytest-xdist#1371) and can hang once a lone worker is
     # replaced (#1327); neither is the plugin's to fix.
-    parallel = run_claims(pytester, "-n", "2", "--dist", "load", *common, subprocess=True,
-                          report_dir=pytester.path / "parallel",
-                          store=pytester.path / "parallel.sqlite")
+    parallel = run_claims(
+        pytester,
+        "-n",
+        "2",
+        "--dist",
+        "load",
+        *common,
+        subprocess=True,
+        report_dir=pytester.path / "parallel",
+        store=pytester.path / "parallel.sqlite",
+    )
     parallel.assert_outcomes(passed=3 + 3, failed=2 + 1, skipped=1)
     gpu_of = {"gw0": "3", "gw1": "5"}  # the user's devices, one per worker
-    parallel.stdout.fnmatch_lines_random(["*2 workers*", "[[]toy[]] gw0 -> GPU 3",
-                                          "[[]toy[]] gw1 -> GPU 5"])
+    parallel.stdout.fnmatch_lines_random(
+        ["*2 workers*", "[[]toy[]] gw0 -> GPU 3", "[[]toy[]] gw1 -> GPU 5"]
+    )
     crashed = re.search(r"replacing crashed worker (gw[01])", parallel.stdout.str())[1]
     survivor = "gw1" if crashed == "gw0" else "gw0"
     # the replacement takes the crashed worker's GPU, not the one the survivor still uses
@@ -184,24 +209,30 @@ def test_xdist_gives_the_same_report_as_one_process(pytester, monkeypatch):
     assert outcomes(load_results(one)) == toy == TOY_EXPECTED
     meta = results["meta"]
     assert (meta["runs"], meta["trained"], meta["reused"]) == (3, 3, 0)
-    where = {c["test_id"]: {m["name"]: m["note"] for m in c["measurements"]}
-             for c in results["claims"] if c["test_id"].startswith("GPU")}
-    assert where == {"GPU1": {"gpu": gpu_of[survivor], "worker": survivor},
-                     "GPU2": {"gpu": gpu_of[survivor], "worker": survivor},
-                     "GPU3": {"gpu": gpu_of[crashed], "worker": crashed}}
+    where = {
+        c["test_id"]: {m["name"]: m["note"] for m in c["measurements"]}
+        for c in results["claims"]
+        if c["test_id"].startswith("GPU")
+    }
+    assert where == {
+        "GPU1": {"gpu": gpu_of[survivor], "worker": survivor},
+        "GPU2": {"gpu": gpu_of[survivor], "worker": survivor},
+        "GPU3": {"gpu": gpu_of[crashed], "worker": crashed},
+    }
     (crash,) = [c for c in results["claims"] if c["nodeid"].endswith("::test_gpu_crash")]
     assert crash["outcome"] == "failed"
-    assert f"worker '{crashed}' crashed while running 'test_gpu.py::test_gpu_crash'" in crash[
-        "error"]
+    assert (
+        f"worker '{crashed}' crashed while running 'test_gpu.py::test_gpu_crash'" in crash["error"]
+    )
     md = (two / "REPORT.md").read_text()
     for test_id in [*TOY_EXPECTED, "GPU1", "GPU2", "GPU3", "test_gpu.py::test_gpu_crash"]:
         assert f"| [{test_id}](" in md
     assert len(list((two / "figures").glob("*.png"))) == 1
 
 
-BROKEN = '''
+BROKEN = """
 import pytest
-from grokclaims.verdicts import decide_point
+from grokclaims.verdicts.rules import decide_point
 
 
 @pytest.fixture
@@ -231,7 +262,7 @@ def test_refuted(grok):
 
 def test_not_a_claim():
     assert False
-'''
+"""
 
 
 def test_failing_and_broken_claims_still_leave_a_full_report(pytester):
@@ -242,8 +273,11 @@ def test_failing_and_broken_claims_still_leave_a_full_report(pytester):
     (report,) = report_dirs(pytester.path / "reports")
     results = load_results(report)
     assert {c["nodeid"].split("::")[-1]: c["outcome"] for c in results["claims"]} == {
-        "test_ok": "passed", "test_setup_fails": "failed", "test_no_verdict": "failed",
-        "test_refuted": "failed"}  # a plain failing test is no claim
+        "test_ok": "passed",
+        "test_setup_fails": "failed",
+        "test_no_verdict": "failed",
+        "test_refuted": "failed",
+    }  # a plain failing test is no claim
     got = outcomes(results)
     assert got["OK1"] == ("passed", "supported")
     assert got["BAD2"] == ("failed", "error")
@@ -253,15 +287,18 @@ def test_failing_and_broken_claims_still_leave_a_full_report(pytester):
     assert "💥 error" in md and "❌ refuted" in md and "✅ supported" in md
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--grok-scale", "huge"], "argument --grok-scale: invalid choice: 'huge'"),
-    (["-o", "grok_scale=huge"], "grok_scale: unknown scale 'huge'"),
-    (["--grok-seeds", "-1"], "argument --grok-seeds: must be >= 1, got -1"),
-    (["--grok-seeds=-1"], "argument --grok-seeds: must be >= 1, got -1"),
-    (["--grok-seeds", "0"], "argument --grok-seeds: must be >= 1, got 0"),
-    (["--grok-seeds", "abc"], "argument --grok-seeds: not an integer: 'abc'"),
-    (["-o", "grok_seeds=0"], "grok_seeds: must be >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--grok-scale", "huge"], "argument --grok-scale: invalid choice: 'huge'"),
+        (["-o", "grok_scale=huge"], "grok_scale: unknown scale 'huge'"),
+        (["--grok-seeds", "-1"], "argument --grok-seeds: must be >= 1, got -1"),
+        (["--grok-seeds=-1"], "argument --grok-seeds: must be >= 1, got -1"),
+        (["--grok-seeds", "0"], "argument --grok-seeds: must be >= 1, got 0"),
+        (["--grok-seeds", "abc"], "argument --grok-seeds: not an integer: 'abc'"),
+        (["-o", "grok_seeds=0"], "grok_seeds: must be >= 1, got 0"),
+    ],
+)
 def test_bad_options_fail_fast(pytester, args, message):
     pytester.makepyfile(test_toy=TOY)
     result = run_claims(pytester, *args)
@@ -276,8 +313,9 @@ def test_an_unwritable_report_dir_fails_fast(pytester):
     (pytester.path / "a_file").write_text("not a directory\n")
     result = run_claims(pytester, report_dir=pytester.path / "a_file" / "reports")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--grok-report-dir */a_file/reports: not writable "
-                                 "(Not a directory)*"])
+    result.stderr.fnmatch_lines(
+        ["*--grok-report-dir */a_file/reports: not writable (Not a directory)*"]
+    )
     result.stdout.no_fnmatch_line("*[[]grokclaims[]] TOY*")
     assert not (pytester.path / "store").exists()  # nothing ran
 
@@ -302,13 +340,21 @@ def test_a_store_that_is_not_a_registry_fails_fast(pytester, kind):
     assert not (pytester.path / "reports").exists()
 
 
-def test_relative_paths_are_taken_from_the_current_directory_or_the_ini_file(
-        pytester, monkeypatch):
+def test_relative_paths_are_taken_from_the_current_directory_or_the_ini_file(pytester, monkeypatch):
     pytester.makepyfile(test_toy=TOY)
     sub = pytester.mkdir("sub")
     monkeypatch.chdir(sub)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--grok-store", "runs.sqlite",
-                                "--grok-report-dir", "out", "../test_toy.py", "-k", "param")
+    result = pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--grok-store",
+        "runs.sqlite",
+        "--grok-report-dir",
+        "out",
+        "../test_toy.py",
+        "-k",
+        "param",
+    )
     result.assert_outcomes(passed=2)
     assert (sub / "runs.sqlite").is_file()
     assert len(report_dirs(sub / "out")) == 1
@@ -335,11 +381,15 @@ def test_plan_counts_the_runs_that_a_real_session_then_trains(pytester):
 
     plan = run_claims(pytester, "--grok-plan", "-rs")
     plan.assert_outcomes(skipped=2)
-    plan.stdout.fnmatch_lines(["*= grokclaims plan =*",
-                               "claim * runs * stored * to train *",
-                               "PL1 * 3 * 1 * 2 *",
-                               "PL2 * 5 * 0 * 5 *",
-                               "SKIPPED [[]1[]] test_planned.py:*: planned 3 runs, 2 to train"])
+    plan.stdout.fnmatch_lines(
+        [
+            "*= grokclaims plan =*",
+            "claim * runs * stored * to train *",
+            "PL1 * 3 * 1 * 2 *",
+            "PL2 * 5 * 0 * 5 *",
+            "SKIPPED [[]1[]] test_planned.py:*: planned 3 runs, 2 to train",
+        ]
+    )
     assert plan_totals(plan.stdout.str()) == (len(specs), 1, len(specs) - 1)
     assert _completed(store) == 1  # the plan trained nothing
     assert not (pytester.path / "reports").exists()  # and wrote no report
@@ -353,8 +403,10 @@ def test_plan_counts_the_runs_that_a_real_session_then_trains(pytester):
     assert (meta["runs"], meta["trained"], meta["reused"]) == (len(specs), len(specs) - 1, 1)
     trained = {c["test_id"]: c["measurements"][0]["value"] for c in results["claims"]}
     assert sum(trained.values()) == len(specs) - 1  # what the plan said was missing
-    assert (f"| runs | {len(specs)} used: {len(specs) - 1} trained in this session, 1 reused "
-            "from the registry |") in (first / "REPORT.md").read_text()
+    assert (
+        f"| runs | {len(specs)} used: {len(specs) - 1} trained in this session, 1 reused "
+        "from the registry |"
+    ) in (first / "REPORT.md").read_text()
 
     again = run_claims(pytester)
     again.assert_outcomes(passed=2)
@@ -365,21 +417,22 @@ def test_plan_counts_the_runs_that_a_real_session_then_trains(pytester):
     assert (rerun["meta"]["trained"], rerun["meta"]["reused"]) == (0, len(specs))
     assert outcomes(rerun) == outcomes(results)
     assert {c["test_id"]: c["result"] for c in rerun["claims"]} == {
-        c["test_id"]: c["result"] for c in results["claims"]}
+        c["test_id"]: c["result"] for c in results["claims"]
+    }
     assert "No verdict moved since" in (second / "REPORT.md").read_text()
     assert _completed(store) == len(specs)
 
 
-SLOW_CLAIM = '''
+SLOW_CLAIM = """
 import pytest
 
-from grokclaims.setups import ChopraSetup
+from grokclaims.setups.sources import ChopraSetup
 
 
 @pytest.mark.claim(id="SLOW", statement="trains for a long time")
 def test_slow(grok):
     grok.runs([ChopraSetup(p=5, width=8, max_epochs=10_000_000, eval_every=1000).spec(0)])
-'''
+"""
 
 
 def test_a_terminated_session_releases_its_claimed_runs(tmp_path):
@@ -394,9 +447,23 @@ def test_a_terminated_session_releases_its_claimed_runs(tmp_path):
     (tmp_path / "test_slow.py").write_text(SLOW_CLAIM)
     store = tmp_path / "runs.sqlite"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "test_slow.py", "-p", "no:cacheprovider",
-         "--grok-store", str(store), "--grok-report-dir", str(tmp_path / "reports"), "-q"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "test_slow.py",
+            "-p",
+            "no:cacheprovider",
+            "--grok-store",
+            str(store),
+            "--grok-report-dir",
+            str(tmp_path / "reports"),
+            "-q",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
     def running() -> int:
         if not store.exists():

@@ -1,7 +1,7 @@
 """The README says what CI runs and what the plugin accepts: check that it stays true.
 
 - the two set-up commands (the fenced block under "## Set up") are the ones ``.ci/run`` runs;
-- every ``--grok-*`` option the README mentions is an option of ``grokclaims/plugin.py``;
+- every ``--grok-*`` option the README mentions is an option of ``grokclaims/plugin/__init__.py``;
 - the worked example claim (the python block after ``<!-- example: claim -->``) compiles.
 """
 
@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 CI_RUN = ROOT / ".ci" / "run"
-PLUGIN = ROOT / "grokclaims" / "plugin.py"
+PLUGIN = ROOT / "grokclaims" / "plugin" / "__init__.py"
 EXAMPLE_MARK = "<!-- example: claim -->"
 TEST_SPLIT = " && .venv/bin/pytest"  # the first command = install part + this + the claims run
 
@@ -37,7 +37,7 @@ def setup_commands(text: str) -> list[str]:
 
 
 def plugin_options() -> set[str]:
-    """The long options registered by ``addoption`` calls in grokclaims/plugin.py."""
+    """The long options registered by ``addoption`` calls in grokclaims/plugin/__init__.py."""
     tree = ast.parse(PLUGIN.read_text(encoding="utf-8"))
     return {
         arg.value

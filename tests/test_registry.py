@@ -21,17 +21,17 @@ import numpy as np
 import pytest
 
 import grokclaims
-from grokclaims.models import SongYe
-from grokclaims.registry import (
+from grokclaims.data.tasks import TaskSpec
+from grokclaims.engine.train import Progress, RunResult, Trace, train_ensemble
+from grokclaims.families.models import SongYe
+from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
+from grokclaims.store.registry import (
     DEFAULT_STORE,
     ENV_STORE,
     Registry,
     RegistryError,
     resolve_store,
 )
-from grokclaims.spec import OptimSpec, RunSpec, Schedule, StopRule
-from grokclaims.tasks import TaskSpec
-from grokclaims.train import Progress, RunResult, Trace, train_ensemble
 
 NEVER = StopRule(train_acc=None, val_acc=None)
 LOG = "grokclaims_test_registry"  # our own logger: the plugin may stop "grokclaims" propagating
@@ -298,9 +298,9 @@ WORKER = textwrap.dedent(
     import json, os, sys, time
     from pathlib import Path
     import numpy as np
-    from grokclaims.registry import Registry
-    from grokclaims.spec import RunSpec
-    from grokclaims.train import train_ensemble
+    from grokclaims.store.registry import Registry
+    from grokclaims.spec.run import RunSpec
+    from grokclaims.engine.train import train_ensemble
 
     store, work, name, n, mode = sys.argv[1:6]
     work, n = Path(work), int(n)

@@ -10,15 +10,15 @@ import time
 import pytest
 from toyclaims import load_results, report_dirs, run_claims
 
-from grokclaims import report
+from grokclaims.report import report
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-FLIP = '''
+FLIP = """
 import os
 
 import pytest
-from grokclaims.verdicts import decide_point
+from grokclaims.verdicts.rules import decide_point
 
 
 @pytest.mark.claim(id="FL1", statement="v stays below 2")
@@ -30,12 +30,16 @@ def test_flips(grok):
 @pytest.mark.claim(id="FL2", statement="w stays below 2")
 def test_steady(grok):
     grok.conclude(decide_point("w", 1.0, 0.0, 2.0, "w in [0, 2]"))
-'''
+"""
 
 
 def _diff(old, new) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grokclaims.report", "diff", str(old), str(new)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "grokclaims.report", "diff", str(old), str(new)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_two_sessions_into_one_report_dir_show_the_moved_verdict(pytester, monkeypatch):
@@ -77,42 +81,79 @@ def test_diff_of_something_that_is_not_a_report(tmp_path):
 def _results(verdicts: dict[str, str | None]) -> list[dict]:
     out = []
     for test_id, verdict in verdicts.items():
-        result = None if verdict is None else {
-            "name": "x", "estimate": 1.0, "interval": [0.5, 1.5], "p_value": None,
-            "tolerance": "x in [0, 2]", "verdict": verdict, "rule": f"{verdict}: a rule",
-            "details": {}}
-        out.append({"claim_id": test_id.split("[")[0], "test_id": test_id, "statement": "s",
-                    "result": result, "outcome": "passed", "measurements": [], "figures": [],
-                    "runs": [], "planned": [], "error": None if result else "Traceback: boom"})
+        result = (
+            None
+            if verdict is None
+            else {
+                "name": "x",
+                "estimate": 1.0,
+                "interval": [0.5, 1.5],
+                "p_value": None,
+                "tolerance": "x in [0, 2]",
+                "verdict": verdict,
+                "rule": f"{verdict}: a rule",
+                "details": {},
+            }
+        )
+        out.append(
+            {
+                "claim_id": test_id.split("[")[0],
+                "test_id": test_id,
+                "statement": "s",
+                "result": result,
+                "outcome": "passed",
+                "measurements": [],
+                "figures": [],
+                "runs": [],
+                "planned": [],
+                "error": None if result else "Traceback: boom",
+            }
+        )
     return out
 
 
 def _meta(scale: str = "smoke") -> dict:
-    return report.session_meta(scale=scale, seeds=(0, 1, 2), device=None, n_gpus=0,
-                               store="/tmp/runs.sqlite", start=time.time() - 60,
-                               end=time.time())
+    return report.session_meta(
+        scale=scale,
+        seeds=(0, 1, 2),
+        device=None,
+        n_gpus=0,
+        store="/tmp/runs.sqlite",
+        start=time.time() - 60,
+        end=time.time(),
+    )
 
 
 def test_changes_lists_moved_new_and_vanished_tests():
     old = {"A1": "supported", "A2": "refuted", "A3": "inconclusive"}
     new = {"A1": "refuted", "A2": "refuted", "A4": "supported"}
-    assert report.changes(old, new) == [("A1", "supported", "refuted"),
-                                        ("A4", "absent", "supported"),
-                                        ("A3", "inconclusive", "absent")]
+    assert report.changes(old, new) == [
+        ("A1", "supported", "refuted"),
+        ("A4", "absent", "supported"),
+        ("A3", "inconclusive", "absent"),
+    ]
     assert report.changes(old, dict(old)) == []
 
 
 def test_reports_written_in_the_same_second_get_distinct_directories(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "git_commit", lambda cwd=None: None)
-    dirs = [report.write_report(tmp_path, _results({"A1": v}), _meta())
-            for v in ("supported", "refuted", "supported")]
+    dirs = [
+        report.write_report(tmp_path, _results({"A1": v}), _meta())
+        for v in ("supported", "refuted", "supported")
+    ]
     assert len(set(dirs)) == 3
     assert report_dirs(tmp_path) == dirs  # name order is time order
     assert (tmp_path / "latest").resolve() == dirs[-1].resolve()
     assert [load_results(d)["meta"]["previous_report"] for d in dirs] == [
-        None, dirs[0].name, dirs[1].name]
+        None,
+        dirs[0].name,
+        dirs[1].name,
+    ]
     assert [report.verdicts(d) for d in dirs] == [
-        {"A1": "supported"}, {"A1": "refuted"}, {"A1": "supported"}]
+        {"A1": "supported"},
+        {"A1": "refuted"},
+        {"A1": "supported"},
+    ]
 
 
 def test_the_previous_report_is_of_the_same_scale(tmp_path, monkeypatch):
@@ -173,14 +214,27 @@ def test_git_commit_without_git(monkeypatch, error):
 
 
 def test_record_parts_lists_each_part_of_a_conjunction_with_its_verdict_and_rule():
-    from grokclaims.context import Claim
-    from grokclaims.scales import SCALES
-    from grokclaims.verdicts import decide_all, decide_interval
+    from grokclaims.plugin.context import Claim
+    from grokclaims.setups.scales import SCALES
+    from grokclaims.verdicts.rules import decide_all, decide_interval
 
-    claim = Claim(claim_id="X", test_id="X", statement="", source="", quote="",
-                  scale=SCALES["smoke"], seeds=(0,), device=None, registry=None)
-    claim.record_parts({"ratio": decide_interval("r", 4.0, (3.5, float("inf")), 3, 10, "3-10"),
-                        "all": decide_all("share", [True, False])})
+    claim = Claim(
+        claim_id="X",
+        test_id="X",
+        statement="",
+        source="",
+        quote="",
+        scale=SCALES["smoke"],
+        seeds=(0,),
+        device=None,
+        registry=None,
+    )
+    claim.record_parts(
+        {
+            "ratio": decide_interval("r", 4.0, (3.5, float("inf")), 3, 10, "3-10"),
+            "all": decide_all("share", [True, False]),
+        }
+    )
     ratio, share = claim.measurements
     assert ratio["name"] == "[inconclusive] ratio: r"
     assert (ratio["value"], ratio["interval"]) == (4.0, [3.5, "inf"])

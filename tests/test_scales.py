@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from grokclaims.cost import estimate_seconds
-from grokclaims.scales import AXES, SCALES, get_scale
+from grokclaims.engine.cost import estimate_seconds
+from grokclaims.setups.scales import AXES, SCALES, get_scale
 
 
 def all_specs(scale):
@@ -14,8 +14,12 @@ def all_specs(scale):
     specs = [s for c in sy.cells() for s in c.specs(seeds, shuffled=c in sy.central)]
     specs += sy.capacity.specs(seeds)
     st = ch.setup
-    for field, values in (("weight_decay", ch.weight_decays), ("width", ch.widths),
-                          ("op", ch.ops), ("alpha", ch.alphas)):
+    for field, values in (
+        ("weight_decay", ch.weight_decays),
+        ("width", ch.widths),
+        ("op", ch.ops),
+        ("alpha", ch.alphas),
+    ):
         specs += [st.spec(s, **{field: v}) for v in values for s in seeds]
     specs += [br.setup.spec(s, weight_decay=w) for w in (0.0, *br.weight_decays) for s in seeds]
     return {s.run_id: s for s in specs}
@@ -75,6 +79,7 @@ def test_a_setup_that_differs_from_the_source_does_not_claim_its_numbers():
     smoke = get_scale("smoke")
     assert not smoke.ch.source_numbers and not smoke.br.source_numbers
     nightly = get_scale("nightly")
-    assert not dataclasses.replace(nightly.ch, setup=nightly.ch.setup.replace(
-        weight_decay=0.5)).source_numbers
+    assert not dataclasses.replace(
+        nightly.ch, setup=nightly.ch.setup.replace(weight_decay=0.5)
+    ).source_numbers
     assert not dataclasses.replace(nightly.br, budget=100).source_numbers

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from toyclaims import report_dirs, run_claims
 
-from grokclaims import scales
+from grokclaims.setups import scales
 
 CHOPRA = Path(__file__).resolve().parents[1] / "claims" / "test_chopra.py"
 

@@ -1,4 +1,4 @@
-"""Exact values, properties and false-alarm rates of ``grokclaims.stats`` and its verdicts.
+"""Exact values, properties and false-alarm rates of ``grokclaims.analysis.stats`` and its verdicts.
 
 Hand-computable inputs first (each expected number is worked out in a comment), then
 Hypothesis properties of Holm, then simulations: on 500 synthetic datasets where a claim is
@@ -17,8 +17,8 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grokclaims import stats as s
-from grokclaims.stats import Verdict
+from grokclaims.analysis import stats as s
+from grokclaims.analysis.stats import Verdict
 
 N_SIM = 500
 ALPHA = 0.05
@@ -237,8 +237,10 @@ def test_decide_all_fraction_point_and_conjunction():
 
 
 def test_a_conjunction_shows_its_key_part_and_a_headline_keeps_the_verdict():
-    parts = {"ratio": s.decide_interval("r", 4.0, (3.5, 5.0), 3, math.inf, ">= 3"),
-             "trend": s.decide_all("t", [True, None])}
+    parts = {
+        "ratio": s.decide_interval("r", 4.0, (3.5, 5.0), 3, math.inf, ">= 3"),
+        "trend": s.decide_all("t", [True, None]),
+    }
     res = s.decide_conjunction("CH3", parts, headline="ratio")
     assert (res.name, res.estimate, res.interval) == ("r", 4.0, (3.5, 5.0))
     assert res.verdict is Verdict.INCONCLUSIVE and "trend" in res.rule
@@ -246,7 +248,11 @@ def test_a_conjunction_shows_its_key_part_and_a_headline_keeps_the_verdict():
         s.decide_conjunction("CH3", parts, headline="ratios")
     shown = s.with_headline(res, "median grok epoch", 1450, p_value=0.01)
     assert (shown.name, shown.estimate, shown.interval, shown.p_value) == (
-        "median grok epoch", 1450.0, None, 0.01)
+        "median grok epoch",
+        1450.0,
+        None,
+        0.01,
+    )
     assert (shown.verdict, shown.rule, shown.tolerance) == (res.verdict, res.rule, res.tolerance)
     assert math.isnan(s.with_headline(res, "none", None).estimate)
 

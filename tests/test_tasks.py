@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grokclaims.tasks import (
+from grokclaims.data.tasks import (
     OPS,
     TaskSpec,
     apply_op,

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from grokclaims.ensemble import Layout
-from grokclaims.models import ChopraMLP, SongYe, Tutorial, build_member
-from grokclaims.spec import OptimSpec, RunSpec, Schedule, StopRule
-from grokclaims.tasks import TaskSpec, derive_seed
-from grokclaims.train import Ensemble, train_ensemble, train_plain
+from grokclaims.data.tasks import TaskSpec, derive_seed
+from grokclaims.engine.train import Ensemble, train_ensemble, train_plain
+from grokclaims.families.batched import Layout
+from grokclaims.families.models import ChopraMLP, SongYe, Tutorial, build_member
+from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 
 NEVER = StopRule(train_acc=None, val_acc=None)
 

@@ -14,21 +14,21 @@ from pathlib import Path
 import matplotlib.pyplot
 import pytest
 
-import grokclaims.cost
-import grokclaims.report
+import grokclaims.engine.cost
+import grokclaims.report.report
 
 # pytester restores sys.modules after each in-process session: what the toy sessions import is
 # imported here once, so that each session does not import it again (the hypothesis plugin,
 # which imports hypothesis at the end of every session, is turned off in them: grok_args).
-_IMPORTED = (grokclaims.cost, grokclaims.report, matplotlib.pyplot)
+_IMPORTED = (grokclaims.engine.cost, grokclaims.report.report, matplotlib.pyplot)
 
 # Supported (with runs, a measurement and a figure), refuted, inconclusive, a crash, and a
 # parametrised supported claim; decided by the verdicts' rules or a ClaimResult built directly.
 TOY = '''
 import pytest
 
-from grokclaims.setups import ChopraSetup
-from grokclaims.verdicts import ClaimResult, Verdict, decide_interval
+from grokclaims.setups.sources import ChopraSetup
+from grokclaims.verdicts.rules import ClaimResult, Verdict, decide_interval
 
 TINY = ChopraSetup(p=5, width=8, max_epochs=20, eval_every=10)
 
@@ -82,11 +82,11 @@ TINY_SETUP = "ChopraSetup(p=5, width=8, max_epochs=20, eval_every=10)"
 
 # Two claims over overlapping tiny runs: seeds 0-2; seeds 1-3 and a wider model of seeds 0 and 4
 # (six distinct runs: planned_specs()). Each records how many of its runs it trained.
-PLANNED = f'''
+PLANNED = f"""
 import pytest
 
-from grokclaims.setups import ChopraSetup
-from grokclaims.verdicts import decide_point
+from grokclaims.setups.sources import ChopraSetup
+from grokclaims.verdicts.rules import decide_point
 
 TINY = {TINY_SETUP}
 
@@ -106,28 +106,41 @@ def test_first(grok):
 def test_second(grok):
     _conclude(grok, grok.runs([TINY.spec(s) for s in (1, 2, 3)]
                               + [TINY.spec(0, width=12), TINY.spec(4, width=12)]))
-'''
+"""
 
 
 def planned_specs():
     """The distinct runs PLANNED asks for: seeds 0-3 at width 8, seeds 0 and 4 at width 12."""
-    from grokclaims.setups import ChopraSetup
+    from grokclaims.setups.sources import ChopraSetup
 
     tiny = ChopraSetup(p=5, width=8, max_epochs=20, eval_every=10)
-    return [tiny.spec(s) for s in (0, 1, 2, 3)] + [tiny.spec(0, width=12),
-                                                   tiny.spec(4, width=12)]
+    return [tiny.spec(s) for s in (0, 1, 2, 3)] + [tiny.spec(0, width=12), tiny.spec(4, width=12)]
 
 
-def grok_args(tmp: Path, *extra: str, report_dir: Path | None = None,
-              store: Path | None = None) -> list[str]:
+def grok_args(
+    tmp: Path, *extra: str, report_dir: Path | None = None, store: Path | None = None
+) -> list[str]:
     """Command-line arguments pointing the store and the reports into ``tmp``."""
-    return ["-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-            "--grok-store", str(store or tmp / "store" / "runs.sqlite"),
-            "--grok-report-dir", str(report_dir or tmp / "reports"), *extra]
+    return [
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:hypothesispytest",
+        "--grok-store",
+        str(store or tmp / "store" / "runs.sqlite"),
+        "--grok-report-dir",
+        str(report_dir or tmp / "reports"),
+        *extra,
+    ]
 
 
-def run_claims(pytester: pytest.Pytester, *extra: str, subprocess: bool = False,
-               report_dir: Path | None = None, store: Path | None = None) -> pytest.RunResult:
+def run_claims(
+    pytester: pytest.Pytester,
+    *extra: str,
+    subprocess: bool = False,
+    report_dir: Path | None = None,
+    store: Path | None = None,
+) -> pytest.RunResult:
     args = grok_args(pytester.path, *extra, report_dir=report_dir, store=store)
     if subprocess:
         return pytester.runpytest_subprocess(*args, timeout=120)
@@ -136,8 +149,11 @@ def run_claims(pytester: pytest.Pytester, *extra: str, subprocess: bool = False,
 
 def report_dirs(report_dir: Path) -> list[Path]:
     """The reports written into ``report_dir``, oldest first (``latest`` left out)."""
-    return sorted(p for p in report_dir.iterdir()
-                  if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in report_dir.iterdir()
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+    )
 
 
 def load_results(report: Path) -> dict:
@@ -151,7 +167,7 @@ def load_results(report: Path) -> dict:
 
 def outcomes(results: dict) -> dict[str, tuple[str, str]]:
     """test id -> (pytest outcome, verdict) from a results.json."""
-    from grokclaims.report import verdict_of
+    from grokclaims.report.report import verdict_of
 
     return {c["test_id"]: (c["outcome"], verdict_of(c)) for c in results["claims"]}
 

@@ -1,6 +1,8 @@
 """Figures of the training dynamics: the Chopra MLP (CH) and the tutorial transformer (BR).
 
-Pure functions: traces (objects with the :class:`grokclaims.train.Trace` fields) and arrays in, a
+Pure functions: traces (objects with the :class:`~grokclaims.engine.train.Trace` fields) and
+arrays in,
+a
 ``matplotlib.figure.Figure`` out; nothing is trained, measured or saved here. A milestone that
 was never reached is ``None`` and is simply not drawn; a swept value whose runs never grokked
 is drawn at the top of the axis as an open marker ("not by the budget").
@@ -13,8 +15,18 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
-           "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+_COLORS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:gray",
+    "tab:olive",
+    "tab:cyan",
+)
 
 
 def _color(i: int) -> str:
@@ -54,14 +66,28 @@ def training_curves(
                 ax.axvline(memorised[i], color=c, ls="--", lw=0.8, alpha=0.6)
             if generalised[i] is not None:
                 ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02),
-               title="accuracy (dashed: train, solid: test)")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", yscale="log",
-                title="loss (dashed: train, solid: test)")
+    ax_acc.set(
+        xlabel="epoch",
+        ylabel="accuracy",
+        ylim=(-0.02, 1.02),
+        title="accuracy (dashed: train, solid: test)",
+    )
+    ax_loss.set(
+        xlabel="epoch",
+        ylabel="cross-entropy",
+        yscale="log",
+        title="loss (dashed: train, solid: test)",
+    )
     ax_norm.set(xlabel="epoch", ylabel="global L2 norm", title="weight norm")
     ax_acc.legend(fontsize=7, loc="center right")
-    fig.text(0.5, -0.03, f"vertical lines: {memorised_label} epoch (dashed), "
-             f"{generalised_label} epoch (dotted), per seed", ha="center", fontsize=8)
+    fig.text(
+        0.5,
+        -0.03,
+        f"vertical lines: {memorised_label} epoch (dashed), "
+        f"{generalised_label} epoch (dotted), per seed",
+        ha="center",
+        fontsize=8,
+    )
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -90,8 +116,11 @@ def weight_norm(
             j = max(int(np.searchsorted(e, generalised[i], side="right")) - 1, 0)
             ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
             ax.plot([generalised[i]], [n[j]], "o", color=c, ms=6)
-    ax.set(xlabel="epoch", ylabel="global L2 norm of the parameters",
-           title=title or "weight norm: peak (▲) and grok epoch (●, dotted)")
+    ax.set(
+        xlabel="epoch",
+        ylabel="global L2 norm of the parameters",
+        title=title or "weight norm: peak (▲) and grok epoch (●, dotted)",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -128,8 +157,15 @@ def sweep(
             px = x + jitter * (1 if categorical else (x if log_x else 0))
             ax.scatter(px, got, color=color, marker=marker, s=22, zorder=3)
             if missed and budget is not None:
-                ax.scatter([x] * missed, [budget] * missed, facecolors="none", edgecolors=color,
-                           marker=marker, s=40, zorder=3)
+                ax.scatter(
+                    [x] * missed,
+                    [budget] * missed,
+                    facecolors="none",
+                    edgecolors=color,
+                    marker=marker,
+                    s=40,
+                    zorder=3,
+                )
             vals = got + ([np.inf] * missed)
             m = float(np.median(vals)) if vals else np.nan
             med.append(m if np.isfinite(m) else np.nan)
@@ -140,14 +176,31 @@ def sweep(
         draw(second, "tab:gray", second_label, "s")
     if source:
         sx = [x for x, v in zip(xs, values) if v in source]
-        sy = [source[v] if source[v] is not None else (budget or np.nan)
-              for v in values if v in source]
+        sy = [
+            source[v] if source[v] is not None else (budget or np.nan)
+            for v in values
+            if v in source
+        ]
         never = [source[v] is None for v in values if v in source]
-        ax.scatter([x for x, n in zip(sx, never) if not n], [y for y, n in zip(sy, never) if not n],
-                   marker="*", s=120, color="tab:red", zorder=4, label="source (seed 42)")
+        ax.scatter(
+            [x for x, n in zip(sx, never) if not n],
+            [y for y, n in zip(sy, never) if not n],
+            marker="*",
+            s=120,
+            color="tab:red",
+            zorder=4,
+            label="source (seed 42)",
+        )
         if any(never):
-            ax.scatter([x for x, n in zip(sx, never) if n], [y for y, n in zip(sy, never) if n],
-                       marker="*", s=120, facecolors="none", edgecolors="tab:red", zorder=4)
+            ax.scatter(
+                [x for x, n in zip(sx, never) if n],
+                [y for y, n in zip(sy, never) if n],
+                marker="*",
+                s=120,
+                facecolors="none",
+                edgecolors="tab:red",
+                zorder=4,
+            )
     if budget is not None:
         ax.axhline(budget, color="k", lw=0.8, ls="--", alpha=0.5)
         ax.text(xs[0], budget, " budget (open markers: not reached)", va="bottom", fontsize=7)
@@ -179,14 +232,29 @@ def values_at_budget(
     xs = np.arange(len(values), dtype=float)
     for x, seeds in zip(xs, per_seed):
         ys = [float(v) for v in seeds]
-        ax.scatter(x + np.linspace(-0.08, 0.08, max(len(ys), 1))[: len(ys)], ys, color="tab:blue",
-                   s=22, zorder=3)
-    ax.plot(xs, [float(np.median(s)) if len(s) else np.nan for s in per_seed], color="tab:blue",
-            label="ours (median of seeds)")
+        ax.scatter(
+            x + np.linspace(-0.08, 0.08, max(len(ys), 1))[: len(ys)],
+            ys,
+            color="tab:blue",
+            s=22,
+            zorder=3,
+        )
+    ax.plot(
+        xs,
+        [float(np.median(s)) if len(s) else np.nan for s in per_seed],
+        color="tab:blue",
+        label="ours (median of seeds)",
+    )
     if source:
-        ax.scatter([x for x, v in zip(xs, values) if v in source],
-                   [source[v] for v in values if v in source], marker="*", s=120,
-                   color="tab:red", label="source", zorder=4)
+        ax.scatter(
+            [x for x, v in zip(xs, values) if v in source],
+            [source[v] for v in values if v in source],
+            marker="*",
+            s=120,
+            color="tab:red",
+            label="source",
+            zorder=4,
+        )
     if threshold is not None:
         ax.axhline(threshold, color="k", ls="--", lw=0.8, alpha=0.5)
     ax.set_xticks(xs, [f"{v:g}" for v in values])
@@ -218,8 +286,11 @@ def accuracy_derivative(
         if windows[i] is not None:
             for ax in (ax_acc, ax_d):
                 ax.axvspan(*windows[i], color=c, alpha=0.12)
-    ax_acc.set(ylabel="accuracy", ylim=(-0.02, 1.02),
-               title=title or "test accuracy (solid; train dashed) and its derivative")
+    ax_acc.set(
+        ylabel="accuracy",
+        ylim=(-0.02, 1.02),
+        title=title or "test accuracy (solid; train dashed) and its derivative",
+    )
     ax_d.set(xlabel="epoch", ylabel="d(test acc)/d(epoch)")
     ax_acc.legend(fontsize=7)
     fig.tight_layout()
@@ -257,8 +328,13 @@ def fourier_spectra(
                 continue
             power = fourier_power(emb, p)
             share = power / power.sum() if power.sum() > 0 else power
-            ax.bar(k + (i - (len(labels) - 1) / 2) * width, share, width=width, color=_color(i),
-                   label=lab)
+            ax.bar(
+                k + (i - (len(labels) - 1) / 2) * width,
+                share,
+                width=width,
+                color=_color(i),
+                label=lab,
+            )
         ax.set(xlabel="frequency k (with p - k)", title=f"token embedding, {name}")
     axes[0].set_ylabel("share of non-constant power")
     axes[0].legend(fontsize=7)

@@ -1,6 +1,6 @@
 """Song & Ye's figures: capacity, memorisation times, the race and its agreement across cells.
 
-Pure functions from measurements (arrays, :class:`~grokclaims.race.RaceData`) to figures.
+Pure functions from measurements (arrays, :class:`~grokclaims.setups.race.RaceData`) to figures.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ def _geo_mean(values) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         logs = np.log(np.where(v > 0, v, np.nan))
         count = np.isfinite(logs).sum(axis=1)
-        return np.where(count > 0, np.exp(np.nansum(logs, axis=1) / np.maximum(count, 1)),
-                        np.nan)
+        return np.where(count > 0, np.exp(np.nansum(logs, axis=1) / np.maximum(count, 1)), np.nan)
 
 
 def race(data: RaceData, cmp: OnsetComparison, title: str = ""):
@@ -37,8 +36,10 @@ def race(data: RaceData, cmp: OnsetComparison, title: str = ""):
     Right: each seed's delay against P, the onset marked (SY6)."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
     budget = data.cell.max_epochs
-    for values, color, name in ((data.t_mem, "tab:red", "T_mem (random targets)"),
-                                (data.t_gen, "tab:blue", "T_gen (task, val ≥ 99 %)")):
+    for values, color, name in (
+        (data.t_mem, "tab:red", "T_mem (random targets)"),
+        (data.t_gen, "tab:blue", "T_gen (task, val ≥ 99 %)"),
+    ):
         _seed_points(a, data.P, values, color, None)
         a.plot(data.P, _geo_mean(values), "-", color=color, label=name)
     a.axhline(budget, color="grey", lw=0.8, ls=":", label=f"budget {budget}")
@@ -55,22 +56,32 @@ def race(data: RaceData, cmp: OnsetComparison, title: str = ""):
     _seed_points(b, data.P, data.delay, "tab:purple", "delay per seed")
     b.set_ylabel("delay (epochs)")
     b.legend(fontsize=7)
-    fig.suptitle(title or f"race, {data.cell.label}: p = {data.cell.p}, op {data.cell.op}, "
-                 f"alpha {data.cell.alpha}")
+    fig.suptitle(
+        title
+        or f"race, {data.cell.label}: p = {data.cell.p}, op {data.cell.op}, alpha {data.cell.alpha}"
+    )
     fig.tight_layout()
     return fig
 
 
-def capacity(P, bits, slope: float, intercept: float, K: float | None = None,
-             references: Mapping[str, float] | None = None, title: str = ""):
+def capacity(
+    P,
+    bits,
+    slope: float,
+    intercept: float,
+    K: float | None = None,
+    references: Mapping[str, float] | None = None,
+    title: str = "",
+):
     """Saturated memorised bits against P per seed, the fitted line, reference capacities."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     P = np.asarray(P, dtype=float)
     _seed_points(ax, P, bits, "tab:red", "bits per seed")
     grid = np.linspace(0, P.max() * 1.05, 50)
     if np.isfinite(slope):
-        ax.plot(grid, intercept + slope * grid, "k-", lw=1,
-                label=f"fit: C = {slope:.2f} bits/param")
+        ax.plot(
+            grid, intercept + slope * grid, "k-", lw=1, label=f"fit: C = {slope:.2f} bits/param"
+        )
     for name, c in (references or {}).items():
         ax.plot(grid, c * grid, ls=":", lw=1, label=f"{name}: {c} bits/param")
     if K is not None:
@@ -83,9 +94,14 @@ def capacity(P, bits, slope: float, intercept: float, K: float | None = None,
     return fig
 
 
-def times(series: Mapping[str, tuple[Sequence[float], np.ndarray]], *, ylabel: str,
-          lines: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
-          vlines: Mapping[str, float] | None = None, title: str = ""):
+def times(
+    series: Mapping[str, tuple[Sequence[float], np.ndarray]],
+    *,
+    ylabel: str,
+    lines: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    vlines: Mapping[str, float] | None = None,
+    title: str = "",
+):
     """Per-seed epochs against P (log-log) for several series, with optional fitted lines."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -121,8 +137,9 @@ def regimes(data: RaceData, title: str = ""):
     return fig
 
 
-def agreement(p_cross: Sequence[float], onset: Sequence[float], labels: Sequence[str],
-              title: str = ""):
+def agreement(
+    p_cross: Sequence[float], onset: Sequence[float], labels: Sequence[str], title: str = ""
+):
     """Empirical onset against predicted P× per cell, log-log, with the identity line (SY7)."""
     fig, ax = plt.subplots(figsize=(5, 4.5))
     x, y = np.asarray(p_cross, float), np.asarray(onset, float)
@@ -133,8 +150,14 @@ def agreement(p_cross: Sequence[float], onset: Sequence[float], labels: Sequence
     if ok.any():
         lo, hi = min(x[ok].min(), y[ok].min()) / 1.5, max(x[ok].max(), y[ok].max()) * 1.5
         ax.plot([lo, hi], [lo, hi], "k:", lw=1, label="onset = P×")
-        ax.fill_between([lo, hi], [lo / 2, hi / 2], [lo * 2, hi * 2], color="grey", alpha=0.15,
-                        label="±0.3 decades")
+        ax.fill_between(
+            [lo, hi],
+            [lo / 2, hi / 2],
+            [lo * 2, hi * 2],
+            color="grey",
+            alpha=0.15,
+            label="±0.3 decades",
+        )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.legend(fontsize=7)
@@ -145,8 +168,11 @@ def agreement(p_cross: Sequence[float], onset: Sequence[float], labels: Sequence
     return fig
 
 
-def axis_trends(axis_values: Mapping[str, Sequence[float]],
-                log_ratios: Mapping[str, Sequence[float]], title: str = ""):
+def axis_trends(
+    axis_values: Mapping[str, Sequence[float]],
+    log_ratios: Mapping[str, Sequence[float]],
+    title: str = "",
+):
     """log10(onset / P×) against each swept axis's value (SY10)."""
     n = max(len(axis_values), 1)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3), squeeze=False)

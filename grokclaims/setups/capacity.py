@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import measure
-from .models import SongYe
-from .spec import OptimSpec, RunSpec, Schedule, StopRule
-from .tasks import TaskSpec
+from grokclaims.analysis import measure
+from grokclaims.data.tasks import TaskSpec
+from grokclaims.families.models import SongYe
+from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 
 # A saturated run's bits grew by less than this share over the last quarter of its budget.
 SATURATION_GROWTH = 0.05
@@ -42,8 +42,12 @@ class CapacitySweep:
             task=TaskSpec(p=self.p, op="+", alpha=0.5, data="random", n=n),
             model=SongYe(dim=dim, dropout=self.dropout),
             optim=OptimSpec(lr=1e-3, weight_decay=self.weight_decay),
-            schedule=Schedule(max_epochs=self.max_epochs, batch_size=self.batch_size,
-                              eval_every=self.eval_every, train_acc="eval"),
+            schedule=Schedule(
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                eval_every=self.eval_every,
+                train_acc="eval",
+            ),
             stop=StopRule(train_acc=measure.MEMORISED_TRAIN_ACC, val_acc=None),
             seed=seed,
         )

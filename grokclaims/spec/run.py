@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import MODEL_FAMILIES, ModelSpec, shape_of
-from .tasks import TaskSpec
+from grokclaims.data.tasks import TaskSpec
+from grokclaims.families.models import MODEL_FAMILIES, ModelSpec, shape_of
 
 TRAIN_ACC_SOURCES = ("batches", "eval")
 
@@ -135,7 +135,7 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         # Read at call time, not import time: a bump (or a test's monkeypatch) renames runs.
-        from . import SCIENCE_VERSION
+        from grokclaims import SCIENCE_VERSION
 
         text = json.dumps(
             {"science_version": SCIENCE_VERSION, **self.canonical()},

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .models import ChopraMLP, Tutorial
-from .spec import OptimSpec, RunSpec, Schedule, StopRule
-from .tasks import TaskSpec
+from grokclaims.data.tasks import TaskSpec
+from grokclaims.families.models import ChopraMLP, Tutorial
+from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,9 @@ class ChopraSetup:
             task=TaskSpec(p=s.p, op=s.op, alpha=s.alpha, encoding="one_hot"),
             model=ChopraMLP(width=s.width, depth=s.depth),
             optim=OptimSpec(lr=s.lr, weight_decay=s.weight_decay, betas=(0.9, 0.999)),
-            schedule=Schedule(max_epochs=s.max_epochs, batch_size=None, eval_every=s.eval_every,
-                              train_acc="eval"),
+            schedule=Schedule(
+                max_epochs=s.max_epochs, batch_size=None, eval_every=s.eval_every, train_acc="eval"
+            ),
             stop=StopRule(train_acc=0.99, val_acc=0.99, patience=s.patience),
             seed=seed,
         )
@@ -77,8 +78,13 @@ class TutorialSetup:
             task=TaskSpec(p=s.p, op=s.op, alpha=s.alpha, encoding="pair_tokens"),
             model=Tutorial(dim=s.dim, heads=s.heads, ff=s.ff, depth=s.depth),
             optim=OptimSpec(lr=s.lr, weight_decay=s.weight_decay, betas=(0.9, 0.999)),
-            schedule=Schedule(max_epochs=s.max_epochs, batch_size=s.batch_size,
-                              eval_every=s.eval_every, train_acc="eval", record_embedding=True),
+            schedule=Schedule(
+                max_epochs=s.max_epochs,
+                batch_size=s.batch_size,
+                eval_every=s.eval_every,
+                train_acc="eval",
+                record_embedding=True,
+            ),
             stop=StopRule(train_acc=0.99, val_acc=0.99, patience=s.patience),
             seed=seed,
         )

@@ -1,9 +1,9 @@
 """The run registry: every run trained once, found by its spec, safe under parallel workers.
 
-Claims ask for runs by :class:`~grokclaims.spec.RunSpec`; :meth:`Registry.get_or_train` reads
-what is stored and trains what is missing, grouped by :func:`~grokclaims.spec.ensemble_key`
+Claims ask for runs by :class:`~grokclaims.spec.run.RunSpec`; :meth:`Registry.get_or_train` reads
+what is stored and trains what is missing, grouped by :func:`~grokclaims.spec.run.ensemble_key`
 into batched ensembles. Several processes (xdist workers, nightly jobs on other GPUs) may share
-one store file (:mod:`grokclaims.store_format`).
+one store file (:mod:`grokclaims.store.format`).
 
 A run's row goes ``claimed -> running -> completed | diverged | failed``. The protocol:
 
@@ -41,10 +41,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import store_format as fmt
-from .spec import RunSpec, ensemble_key
-from .store_format import ACTIVE, RESULTS, CorruptTrace, RegistryError
-from .train import Progress, RunResult, Trace, train_ensemble
+from grokclaims.engine.train import Progress, RunResult, Trace, train_ensemble
+from grokclaims.spec.run import RunSpec, ensemble_key
+from grokclaims.store import format as fmt
+from grokclaims.store.format import ACTIVE, RESULTS, CorruptTrace, RegistryError
 
 __all__ = ["DEFAULT_STORE", "ENV_STORE", "Registry", "RegistryError", "Run", "resolve_store"]
 

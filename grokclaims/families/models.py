@@ -9,8 +9,9 @@
 - :class:`ChopraMLP`: ``2p -> width -> ... -> p`` with ReLU, on the concatenated one-hot pair.
 - :class:`Tutorial`: the tutorial's post-norm ``nn.TransformerEncoder`` with learned positions.
 
-These modules are the reference implementation: the ensemble engine (:mod:`grokclaims.ensemble`)
-initialises every member by building one of them under the member's seed, and its tests check that
+These modules are the reference implementation: the ensemble engine
+(:mod:`grokclaims.families.batched`) initialises every member by building one of them under the
+member's seed, and its tests check that
 the batched computation equals these modules. Initialisation is PyTorch's default; ``init_scale``
 multiplies every parameter afterwards.
 """
@@ -27,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .tasks import TaskSpec, one_hot
+from grokclaims.data.tasks import TaskSpec, one_hot
 
 
 def _check_common(spec, name: str) -> None:

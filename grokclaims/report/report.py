@@ -22,17 +22,27 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from . import __version__
+from grokclaims import __version__
 
-VERDICT_MARK = {"supported": "✅ supported", "refuted": "❌ refuted",
-                "inconclusive": "❔ inconclusive", "error": "💥 error", "planned": "planned"}
+VERDICT_MARK = {
+    "supported": "✅ supported",
+    "refuted": "❌ refuted",
+    "inconclusive": "❔ inconclusive",
+    "error": "💥 error",
+    "planned": "planned",
+}
 
 
 def git_commit(cwd: Path | None = None) -> str | None:
     # GIT_OPTIONAL_LOCKS=0: `git status` must not take index.lock (it would refresh the index),
     # which could make a commit running at the same time in the checkout fail.
-    run = dict(capture_output=True, text=True, cwd=cwd or Path(__file__).parent, timeout=5,
-               env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+    run = dict(
+        capture_output=True,
+        text=True,
+        cwd=cwd or Path(__file__).parent,
+        timeout=5,
+        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+    )
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], **run)
         if out.returncode != 0:
@@ -43,14 +53,20 @@ def git_commit(cwd: Path | None = None) -> str | None:
     return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def session_meta(*, scale: str, seeds, device, n_gpus: int, store: str, start: float,
-                 end: float) -> dict:
+def session_meta(
+    *, scale: str, seeds, device, n_gpus: int, store: str, start: float, end: float
+) -> dict:
     import torch
 
     return {
-        "scale": scale, "seeds": list(seeds), "package_version": __version__,
-        "git_commit": git_commit(), "torch": torch.__version__, "python": sys.version.split()[0],
-        "host": platform.node(), "platform": platform.platform(),
+        "scale": scale,
+        "seeds": list(seeds),
+        "package_version": __version__,
+        "git_commit": git_commit(),
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "host": platform.node(),
+        "platform": platform.platform(),
         "device": device or (f"{n_gpus} GPU(s), one per worker" if n_gpus else "cpu"),
         "store": store,
         "start": dt.datetime.fromtimestamp(start, dt.timezone.utc).isoformat(timespec="seconds"),
@@ -100,8 +116,11 @@ def estimate_text(result: dict | None) -> str:
 
 
 def previous_report(report_dir: Path, scale: str, exclude: Path | None = None) -> Path | None:
-    candidates = sorted(p for p in report_dir.glob(f"*-{scale}")
-                        if p.is_dir() and (p / "results.json").exists() and p != exclude)
+    candidates = sorted(
+        p
+        for p in report_dir.glob(f"*-{scale}")
+        if p.is_dir() and (p / "results.json").exists() and p != exclude
+    )
     return candidates[-1] if candidates else None
 
 
@@ -126,11 +145,15 @@ def write_report(report_dir: Path, results: list[dict], meta: dict) -> Path:
         for fig in entry.get("figures", []):
             (out / "figures" / fig["name"]).write_bytes(base64.b64decode(fig["png"]))
     prev = previous_report(report_dir, meta["scale"], exclude=out)
-    moved = changes(verdicts(prev), {e["test_id"]: verdict_of(e) for e in results}) if prev \
-        else None
+    moved = (
+        changes(verdicts(prev), {e["test_id"]: verdict_of(e) for e in results}) if prev else None
+    )
     meta = {**meta, **run_counts(results), "previous_report": prev.name if prev else None}
-    slim = [{k: v for k, v in e.items() if k != "figures"} | {
-        "figures": [f"figures/{f['name']}" for f in e.get("figures", [])]} for e in results]
+    slim = [
+        {k: v for k, v in e.items() if k != "figures"}
+        | {"figures": [f"figures/{f['name']}" for f in e.get("figures", [])]}
+        for e in results
+    ]
     (out / "results.json").write_text(json.dumps({"meta": meta, "claims": slim}, indent=1))
     (out / "REPORT.md").write_text(render(results, meta, moved))
     _point_latest(report_dir, out)
@@ -178,7 +201,8 @@ def _point_latest(report_dir: Path, target: Path) -> None:
 def render(results: list[dict], meta: dict, moved) -> str:
     lines = [f"# grokclaims report: {meta['scale']} scale", ""]
     lines += [
-        "| | |", "|---|---|",
+        "| | |",
+        "|---|---|",
         f"| scale | {meta['scale']} |",
         f"| seeds | {len(meta['seeds'])}: {', '.join(map(str, meta['seeds']))} |",
         f"| git commit | `{meta.get('git_commit') or 'unknown'}` |",
@@ -193,8 +217,10 @@ def render(results: list[dict], meta: dict, moved) -> str:
         "over each epoch's mini-batches while training (dropout on); validation accuracy is an "
         "evaluation pass (dropout off). Verdicts: supported (pass), refuted (fail), "
         "inconclusive (skip); an outcome declared for this scale in `grokclaims/expected.py` "
-        "is marked *expected*.", "",
-        "## Verdicts", "",
+        "is marked *expected*.",
+        "",
+        "## Verdicts",
+        "",
         "| test | claim | verdict | estimate [95 % interval] | tolerance | figure |",
         "|---|---|---|---|---|---|",
     ]
@@ -205,8 +231,10 @@ def render(results: list[dict], meta: dict, moved) -> str:
         mark = VERDICT_MARK.get(verdict_of(e), verdict_of(e))
         if e.get("expected"):
             mark += " (expected)"
-        lines.append(f"| [{e['test_id']}](#{_anchor(e['claim_id'])}) | {e.get('statement', '')} "
-                     f"| {mark} | {estimate_text(r)} | {r['tolerance'] if r else ''} | {fig} |")
+        lines.append(
+            f"| [{e['test_id']}](#{_anchor(e['claim_id'])}) | {e.get('statement', '')} "
+            f"| {mark} | {estimate_text(r)} | {r['tolerance'] if r else ''} | {fig} |"
+        )
     lines += ["", "## Changes since the previous report", ""]
     if moved is None:
         lines.append("No previous report at this scale.")
@@ -219,8 +247,10 @@ def render(results: list[dict], meta: dict, moved) -> str:
     expected = [e for e in results if e.get("expected")]
     if expected:
         lines += ["", "## Expected outcomes at this scale", ""]
-        lines += [f"- **{e['test_id']}**: {e['expected']['verdict']}. {e['expected']['reason']}"
-                  for e in expected]
+        lines += [
+            f"- **{e['test_id']}**: {e['expected']['verdict']}. {e['expected']['reason']}"
+            for e in expected
+        ]
     by_claim: dict[str, list[dict]] = defaultdict(list)
     for e in results:
         by_claim[e["claim_id"]].append(e)
@@ -247,19 +277,23 @@ def _case(e: dict) -> list[str]:
     else:
         out += ["```", (e.get("error") or "no verdict").strip()[-1500:], "```"]
     if e.get("expected"):
-        out.append(f"- expected at this scale: {e['expected']['verdict']} "
-                   f"({e['expected']['reason']})")
+        out.append(
+            f"- expected at this scale: {e['expected']['verdict']} ({e['expected']['reason']})"
+        )
     runs = e.get("runs", [])
     if runs:
         trained = sum(1 for r_ in runs if r_.get("trained"))
-        out.append(f"- runs: {len(runs)} ({trained} trained here, {len(runs) - trained} reused); "
-                   f"{e.get('seconds', 0):.0f} s")
+        out.append(
+            f"- runs: {len(runs)} ({trained} trained here, {len(runs) - trained} reused); "
+            f"{e.get('seconds', 0):.0f} s"
+        )
     out.append("")
     if e.get("measurements"):
         out += ["| measurement | value | interval | source |", "|---|---|---|---|"]
         for m in e["measurements"]:
-            iv = f"[{_fmt(m['interval'][0])}, {_fmt(m['interval'][1])}]" if m.get(
-                "interval") else ""
+            iv = (
+                f"[{_fmt(m['interval'][0])}, {_fmt(m['interval'][1])}]" if m.get("interval") else ""
+            )
             unit = f" {m['unit']}" if m.get("unit") else ""
             src = _fmt(m.get("source_value")) if m.get("source_value") is not None else ""
             note = f" ({m['note']})" if m.get("note") else ""
@@ -271,7 +305,7 @@ def _case(e: dict) -> list[str]:
 
 
 def plan_table(results: list[dict], device: str) -> str:
-    from .cost import estimate_seconds
+    from grokclaims.engine.cost import estimate_seconds
 
     rows, all_ids, missing_ids, seconds = [], set(), set(), 0.0
     counted: set[str] = set()
@@ -279,26 +313,41 @@ def plan_table(results: list[dict], device: str) -> str:
         planned = e.get("planned") or []
         ids = {p["run_id"] for p in planned}
         miss = {p["run_id"] for p in planned if p["missing"]}
-        secs = sum(estimate_seconds(p["spec"], device) for p in planned
-                   if p["missing"] and p["run_id"] not in counted)
+        secs = sum(
+            estimate_seconds(p["spec"], device)
+            for p in planned
+            if p["missing"] and p["run_id"] not in counted
+        )
         counted |= miss
         all_ids |= ids
         missing_ids |= miss
         seconds += secs
-        rows.append(f"{e['test_id']:<28} {len(ids):>6} {len(ids) - len(miss):>8} {len(miss):>9}"
-                    f" {secs / 3600:>10.2f}")
+        rows.append(
+            f"{e['test_id']:<28} {len(ids):>6} {len(ids) - len(miss):>8} {len(miss):>9}"
+            f" {secs / 3600:>10.2f}"
+        )
     head = f"{'claim':<28} {'runs':>6} {'stored':>8} {'to train':>9} {'est. hours':>10}"
-    foot = (f"{'total (distinct runs)':<28} {len(all_ids):>6} {len(all_ids - missing_ids):>8} "
-            f"{len(missing_ids):>9} {seconds / 3600:>10.2f}")
-    return "\n".join([head, *rows, foot, f"(estimate for device '{device}', budgets in full; "
-                      "early stopping makes real runs shorter)"])
+    foot = (
+        f"{'total (distinct runs)':<28} {len(all_ids):>6} {len(all_ids - missing_ids):>8} "
+        f"{len(missing_ids):>9} {seconds / 3600:>10.2f}"
+    )
+    return "\n".join(
+        [
+            head,
+            *rows,
+            foot,
+            f"(estimate for device '{device}', budgets in full; "
+            "early stopping makes real runs shorter)",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m grokclaims.report")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    diff = sub.add_parser("diff", help="list verdicts that moved between two reports; exit 1 "
-                                       "if any did")
+    diff = sub.add_parser(
+        "diff", help="list verdicts that moved between two reports; exit 1 if any did"
+    )
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
     args = ap.parse_args(argv)

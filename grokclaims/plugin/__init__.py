@@ -8,7 +8,7 @@ Under xdist the controller gives every worker one GPU (``pytest_configure_node``
 worker sets ``CUDA_VISIBLE_DEVICES`` before torch initialises CUDA; without GPUs each worker gets
 its share of the CPU threads. Workers send each claim's verdict, measurements and figures to the
 controller inside the test report; the controller prints each verdict as it arrives and, at the
-end, writes the report (:mod:`grokclaims.report`). Shared state lives in ``config.stash``.
+end, writes the report (:mod:`grokclaims.report.report`). Shared state lives in ``config.stash``.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from . import devices
-from .context import PAYLOAD_KEY, Claim, PlanOnly
-from .registry import ENV_STORE, Registry, resolve_store
-from .report import estimate_text, plan_table, session_meta, write_report
-from .scales import SCALES, get_scale
-from .store_format import RegistryError, check_location
+from grokclaims.engine import devices
+from grokclaims.plugin.context import PAYLOAD_KEY, Claim, PlanOnly
+from grokclaims.report.report import estimate_text, plan_table, session_meta, write_report
+from grokclaims.setups.scales import SCALES, get_scale
+from grokclaims.store.format import RegistryError, check_location
+from grokclaims.store.registry import ENV_STORE, Registry, resolve_store
 
 MARKER_KWARGS = {"id", "source", "statement"}
 log = logging.getLogger("grokclaims")
@@ -49,10 +49,15 @@ def _positive_int(text: str) -> int:
 
 
 OPTIONS = {  # name: (ini type, help)
-    "grok_scale": ("string", "claim scale: smoke, nightly or paper (default: smoke without a "
-                             "GPU, nightly with one)"),
-    "grok_store": ("string", "run registry (SQLite file); default $GROKCLAIMS_STORE or "
-                             ".grokclaims/runs.sqlite at the project root"),
+    "grok_scale": (
+        "string",
+        "claim scale: smoke, nightly or paper (default: smoke without a GPU, nightly with one)",
+    ),
+    "grok_store": (
+        "string",
+        "run registry (SQLite file); default $GROKCLAIMS_STORE or "
+        ".grokclaims/runs.sqlite at the project root",
+    ),
     "grok_report_dir": ("string", "where reports are written (default: reports/)"),
     "grok_seeds": ("string", "seeds per claim (overrides the scale's count)"),
     "grok_device": ("string", "training device: cpu, cuda, cuda:N (default: a GPU if any)"),
@@ -62,19 +67,27 @@ OPTIONS = {  # name: (ini type, help)
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grokclaims", "grokking claims")
-    group.addoption("--grok-scale", choices=sorted(SCALES), default=None,
-                    help=OPTIONS["grok_scale"][1])
+    group.addoption(
+        "--grok-scale", choices=sorted(SCALES), default=None, help=OPTIONS["grok_scale"][1]
+    )
     group.addoption("--grok-store", default=None, metavar="PATH", help=OPTIONS["grok_store"][1])
-    group.addoption("--grok-report-dir", default=None, metavar="DIR",
-                    help=OPTIONS["grok_report_dir"][1])
-    group.addoption("--grok-seeds", type=_positive_int, default=None, metavar="N",
-                    help=OPTIONS["grok_seeds"][1])
+    group.addoption(
+        "--grok-report-dir", default=None, metavar="DIR", help=OPTIONS["grok_report_dir"][1]
+    )
+    group.addoption(
+        "--grok-seeds", type=_positive_int, default=None, metavar="N", help=OPTIONS["grok_seeds"][1]
+    )
     group.addoption("--grok-device", default=None, metavar="DEV", help=OPTIONS["grok_device"][1])
-    group.addoption("--grok-no-report", action="store_true", default=None,
-                    help=OPTIONS["grok_no_report"][1])
-    group.addoption("--grok-plan", action="store_true", default=False,
-                    help="list each claim's runs, how many are stored, and the estimated "
-                         "compute, without training")
+    group.addoption(
+        "--grok-no-report", action="store_true", default=None, help=OPTIONS["grok_no_report"][1]
+    )
+    group.addoption(
+        "--grok-plan",
+        action="store_true",
+        default=False,
+        help="list each claim's runs, how many are stored, and the estimated "
+        "compute, without training",
+    )
     for name, (kind, help_) in OPTIONS.items():
         parser.addini(name, help_, type=kind, default=None)
 
@@ -108,8 +121,9 @@ def _resolve(config: pytest.Config) -> dict:
     root = Path(config.rootpath)
     scale = _setting(config, "grok_scale")
     if scale is not None and scale not in SCALES:
-        raise pytest.UsageError(f"grok_scale: unknown scale {scale!r}; "
-                                f"choose from {sorted(SCALES)}")
+        raise pytest.UsageError(
+            f"grok_scale: unknown scale {scale!r}; choose from {sorted(SCALES)}"
+        )
     n_gpus = devices.gpu_count()
     seeds = _setting(config, "grok_seeds")
     if seeds is not None:
@@ -146,14 +160,18 @@ def _check_report_dir(path: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise pytest.UsageError(f"--grok-report-dir {path}: not writable "
-                                f"({exc.strerror or exc})") from None
+        raise pytest.UsageError(
+            f"--grok-report-dir {path}: not writable ({exc.strerror or exc})"
+        ) from None
 
 
 @pytest.hookimpl(tryfirst=True)  # before conftests' pytest_configure can initialise CUDA
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "claim(id, source, statement): a claim of the grokking "
-                                       "literature tested as an experiment (grokclaims)")
+    config.addinivalue_line(
+        "markers",
+        "claim(id, source, statement): a claim of the grokking "
+        "literature tested as an experiment (grokclaims)",
+    )
     if _is_worker(config):
         settings = dict(config.workerinput["grokclaims"])
         gpu = config.workerinput.get("grokclaims_gpu")
@@ -168,8 +186,14 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = _resolve(config)
         if not settings["no_report"] and not settings["plan"]:
             _check_report_dir(Path(settings["report_dir"]))
-    config.stash[state_key] = {"settings": settings, "results": [], "registry": None,
-                               "start": time.time(), "log_handler": None, "gpus": {}}
+    config.stash[state_key] = {
+        "settings": settings,
+        "results": [],
+        "registry": None,
+        "start": time.time(),
+        "log_handler": None,
+        "gpus": {},
+    }
     if not _is_worker(config):
         config.pluginmanager.register(Collector(config), "grokclaims-collector")
 
@@ -242,8 +266,11 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     mode: claims sharing one set of runs carry the same group, so they run on one worker, one
     after another, instead of one worker training while the others wait for its runs."""
     option = config.option
-    if getattr(option, "numprocesses", None) and getattr(option, "dist", None) == "no" \
-            and not getattr(option, "distload", False):
+    if (
+        getattr(option, "numprocesses", None)
+        and getattr(option, "dist", None) == "no"
+        and not getattr(option, "distload", False)
+    ):
         option.dist = "loadgroup"
 
 
@@ -254,8 +281,9 @@ def pytest_configure_node(node) -> None:
     settings = state["settings"]
     node.workerinput["grokclaims"] = settings
     index = devices.worker_index(node.gateway.id)
-    gpu = devices.assign_gpu(index, settings["n_gpus"], devices.visible_devices(),
-                             in_use=list(state["gpus"].values()))
+    gpu = devices.assign_gpu(
+        index, settings["n_gpus"], devices.visible_devices(), in_use=list(state["gpus"].values())
+    )
     node.workerinput["grokclaims_gpu"] = gpu
     if gpu is not None:
         state["gpus"][node.gateway.id] = gpu
@@ -276,7 +304,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 
 def session_scale(config: pytest.Config):
-    """The :class:`~grokclaims.scales.Scale` of this session (for ``pytest_generate_tests``)."""
+    """This session's :class:`~grokclaims.setups.scales.Scale` (for ``pytest_generate_tests``)."""
     return get_scale(config.stash[state_key]["settings"]["scale"])
 
 
@@ -284,11 +312,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     s = config.stash[state_key]["settings"]
     scale = get_scale(s["scale"])
     seeds = scale.seed_list(s["seeds"])
-    device = s["device"] or (f"one GPU per worker ({s['n_gpus']} GPUs)" if s["n_gpus"]
-                             else "cpu")
-    return [f"grokclaims: scale={scale.name}, seeds={len(seeds)} {list(seeds)}, "
-            f"device={device}, store={s['store']}"
-            + (", plan only" if s["plan"] else "")]
+    device = s["device"] or (f"one GPU per worker ({s['n_gpus']} GPUs)" if s["n_gpus"] else "cpu")
+    return [
+        f"grokclaims: scale={scale.name}, seeds={len(seeds)} {list(seeds)}, "
+        f"device={device}, store={s['store']}" + (", plan only" if s["plan"] else "")
+    ]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -296,9 +324,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for marker in item.iter_markers("claim"):
             unknown = set(marker.kwargs) - MARKER_KWARGS
             if unknown or marker.args:
-                raise pytest.UsageError(f"{item.nodeid}: claim marker takes only "
-                                        f"{sorted(MARKER_KWARGS)} as keywords; got unknown "
-                                        f"{sorted(unknown) or list(marker.args)}")
+                raise pytest.UsageError(
+                    f"{item.nodeid}: claim marker takes only "
+                    f"{sorted(MARKER_KWARGS)} as keywords; got unknown "
+                    f"{sorted(unknown) or list(marker.args)}"
+                )
             if "id" not in marker.kwargs or "statement" not in marker.kwargs:
                 raise pytest.UsageError(f"{item.nodeid}: claim marker needs id= and statement=")
 
@@ -325,12 +355,18 @@ def grok(request: pytest.FixtureRequest) -> Claim:
     s = config.stash[state_key]["settings"]
     scale = get_scale(s["scale"])
     doc = (request.function.__doc__ or "").strip()
-    claim = Claim(claim_id=marker.kwargs["id"], test_id=_test_id(marker.kwargs["id"],
-                                                                   request.node),
-                  statement=marker.kwargs["statement"], source=marker.kwargs.get("source", ""),
-                  quote=doc, scale=scale, seeds=scale.seed_list(s["seeds"]),
-                  device=s["device"] or ("cuda" if s["n_gpus"] and _has_cuda() else None),
-                  registry=_registry(config), plan=s["plan"])
+    claim = Claim(
+        claim_id=marker.kwargs["id"],
+        test_id=_test_id(marker.kwargs["id"], request.node),
+        statement=marker.kwargs["statement"],
+        source=marker.kwargs.get("source", ""),
+        quote=doc,
+        scale=scale,
+        seeds=scale.seed_list(s["seeds"]),
+        device=s["device"] or ("cuda" if s["n_gpus"] and _has_cuda() else None),
+        registry=_registry(config),
+        plan=s["plan"],
+    )
     request.node.stash[claim_key] = claim
     return claim
 
@@ -356,8 +392,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.excinfo is not None and call.excinfo.errisinstance(PlanOnly):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), (item.location[1] or 0) + 1, str(call.excinfo.value))
-    elif (report.skipped and claim.result is not None and not hasattr(report, "wasxfail")
-          and isinstance(report.longrepr, tuple)):
+    elif (
+        report.skipped
+        and claim.result is not None
+        and not hasattr(report, "wasxfail")
+        and isinstance(report.longrepr, tuple)
+    ):
         # inconclusive: the skip is raised inside grok.conclude; show the claim's test instead
         report.longrepr = (str(item.path), (item.location[1] or 0) + 1, report.longrepr[2])
     elif report.passed and claim.result is None:
@@ -399,17 +439,25 @@ class Collector:
 
 
 def _entry(report: pytest.TestReport, payload: str | None) -> dict:
-    data = json.loads(payload) if payload else {"claim_id": report.nodeid.split("::")[-1],
-                                                 "test_id": report.nodeid, "result": None,
-                                                 "measurements": [], "figures": [], "runs": [],
-                                                 "planned": []}
+    data = (
+        json.loads(payload)
+        if payload
+        else {
+            "claim_id": report.nodeid.split("::")[-1],
+            "test_id": report.nodeid,
+            "result": None,
+            "measurements": [],
+            "figures": [],
+            "runs": [],
+            "planned": [],
+        }
+    )
     data["nodeid"] = report.nodeid
     data["outcome"] = report.outcome
     data["duration"] = report.duration
     result = data.get("result")
     if result is not None:
-        text = (f"{result['verdict']}: {estimate_text(result)} "
-                f"(expected {result['tolerance']})")
+        text = f"{result['verdict']}: {estimate_text(result)} (expected {result['tolerance']})"
         if data.get("expected"):
             text += f"; expected at this scale: {data['expected']['verdict']}"
     else:
@@ -432,17 +480,22 @@ def _finish(config: pytest.Config) -> None:
         return
     tr = config.pluginmanager.get_plugin("terminalreporter")
     if s["plan"]:
-        text = plan_table(results, device=s["device"] or ("cuda" if s["n_gpus"] else
-                                                                 "cpu"))
+        text = plan_table(results, device=s["device"] or ("cuda" if s["n_gpus"] else "cpu"))
         if tr is not None:
             tr.write_sep("=", "grokclaims plan")
             tr.write_line(text)
         return
     if s["no_report"]:
         return
-    meta = session_meta(scale=s["scale"], seeds=get_scale(s["scale"]).seed_list(
-        s["seeds"]), device=s["device"], n_gpus=s["n_gpus"], store=s["store"],
-        start=state["start"], end=time.time())
+    meta = session_meta(
+        scale=s["scale"],
+        seeds=get_scale(s["scale"]).seed_list(s["seeds"]),
+        device=s["device"],
+        n_gpus=s["n_gpus"],
+        store=s["store"],
+        start=state["start"],
+        end=time.time(),
+    )
     path = write_report(Path(s["report_dir"]), results, meta)
     if tr is not None:
         tr.write_sep("=", "grokclaims report")

@@ -11,7 +11,7 @@ with the reason in ``details``, never an exception; NaN pairs are dropped and co
 Mismatched lengths are a caller's bug and raise ``ValueError`` naming the argument.
 
 The verdict type and the rules that turn these numbers into supported / refuted /
-inconclusive live in ``grokclaims.verdicts`` and are re-exported here.
+inconclusive live in ``grokclaims.verdicts.rules`` and are re-exported here.
 
 References: Lin (1989) "A concordance correlation coefficient to evaluate reproducibility";
 Holm (1979) "A simple sequentially rejective multiple test procedure"; Phipson & Smyth (2010)
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from grokclaims.verdicts import (
+from grokclaims.verdicts.rules import (
     ClaimResult,
     Verdict,
     decide_all,

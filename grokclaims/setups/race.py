@@ -6,7 +6,7 @@ random targets of equivalent complexity (T_mem); optionally the task's own input
 labels (SY9). Random-target and shuffled runs have the task's training-set size, so all three
 kinds of a width train as one ensemble. :func:`measure` turns the runs into arrays over
 (width, seed); :func:`onset_vs_crossing` compares the empirical onset with P×, with a bootstrap
-over seeds. Definitions: CLAIMS.md ("Setups"), implemented in :mod:`grokclaims.measure`.
+over seeds. Definitions: CLAIMS.md ("Setups"), implemented in :mod:`grokclaims.analysis.measure`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import measure
-from .models import SongYe
-from .spec import OptimSpec, RunSpec, Schedule, StopRule
-from .tasks import TaskSpec
+from grokclaims.analysis import measure
+from grokclaims.data.tasks import TaskSpec
+from grokclaims.families.models import SongYe
+from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 
 # T_mem: random-target runs stop at the first epoch with train >= 99 % (the authors' rule).
 MEMORY_STOP = StopRule(train_acc=measure.MEMORISED_TRAIN_ACC, val_acc=None)
@@ -59,11 +59,17 @@ class RaceCell:
             wd = self.memory_weight_decay
         return RunSpec(
             task=TaskSpec(p=self.p, op=self.op, alpha=self.alpha, data=data),
-            model=SongYe(dim=dim, depth=self.depth, heads=self.heads, dropout=self.dropout,
-                         init_scale=self.init_scale),
+            model=SongYe(
+                dim=dim,
+                depth=self.depth,
+                heads=self.heads,
+                dropout=self.dropout,
+                init_scale=self.init_scale,
+            ),
             optim=OptimSpec(lr=self.lr, weight_decay=wd),
-            schedule=Schedule(max_epochs=self.max_epochs, batch_size=self.batch_size,
-                              eval_every=self.eval_every),
+            schedule=Schedule(
+                max_epochs=self.max_epochs, batch_size=self.batch_size, eval_every=self.eval_every
+            ),
             stop=TASK_STOP if data == "task" else MEMORY_STOP,
             seed=seed,
         )
@@ -132,8 +138,9 @@ def measure_cell(cell: RaceCell, seeds: Sequence[int], runs: dict[str, object]) 
             epochs = task.epochs
             t_train[i, j] = _first(epochs, task.batch_acc, measure.MEMORISED_TRAIN_ACC)
             t_gen[i, j] = _first(task.eval_epoch, task.val_acc, measure.GENERALISED_VAL_ACC)
-            d = measure.grokking_delay(epochs, task.batch_acc, task.eval_epoch, task.val_acc,
-                                       int(epochs[-1]))
+            d = measure.grokking_delay(
+                epochs, task.batch_acc, task.eval_epoch, task.val_acc, int(epochs[-1])
+            )
             # Validation is evaluated every eval_every epochs, so a val epoch less than that
             # after the train epoch is a delay of 0 within the measurement's resolution.
             delay[i, j] = 0.0 if d.generalised and d.value < cell.eval_every else d.value
@@ -146,8 +153,9 @@ def measure_cell(cell: RaceCell, seeds: Sequence[int], runs: dict[str, object]) 
                 sh = runs[key].trace
                 shuffled[i, j] = _first(sh.epochs, sh.batch_acc, measure.MEMORISED_TRAIN_ACC)
     P = np.array([cell.n_params(d) for d in cell.dims], dtype=float)
-    return RaceData(cell, P, t_mem, t_gen, t_train, delay, generalised,
-                    shuffled if any_shuffled else None)
+    return RaceData(
+        cell, P, t_mem, t_gen, t_train, delay, generalised, shuffled if any_shuffled else None
+    )
 
 
 @dataclass(frozen=True)
@@ -161,21 +169,22 @@ class OnsetComparison:
 
 
 def _p_cross(P, t_mem, t_gen, budget) -> tuple[float | None, tuple[float, ...]]:
-    c = measure.predicted_onset(P, t_mem, t_gen, rng=np.random.default_rng(0), n_boot=0,
-                                not_reached=budget)
+    c = measure.predicted_onset(
+        P, t_mem, t_gen, rng=np.random.default_rng(0), n_boot=0, not_reached=budget
+    )
     return c.p_cross, c.crossings
 
 
-def onset_vs_crossing(data: RaceData, *, rng: np.random.Generator, n_boot: int = 1000,
-                      confidence: float = 0.95) -> OnsetComparison:
+def onset_vs_crossing(
+    data: RaceData, *, rng: np.random.Generator, n_boot: int = 1000, confidence: float = 0.95
+) -> OnsetComparison:
     """Empirical onset vs P× (seeds that never memorise count at the epoch budget, a lower
     bound). Bootstrap: task seeds are resampled together (onset and T_gen come from the same
     runs), memory seeds independently; the percentile interval of log10(onset / P×)."""
     budget = float(data.cell.max_epochs)
     onset = measure.empirical_onset(data.P, data.delay)
     p_cross, crossings = _p_cross(data.P, data.t_mem, data.t_gen, budget)
-    ratio = (math.log10(onset / p_cross) if onset is not None and p_cross is not None
-             else None)
+    ratio = math.log10(onset / p_cross) if onset is not None and p_cross is not None else None
     n = data.delay.shape[1]
     samples = []
     for _ in range(n_boot):
@@ -189,5 +198,11 @@ def onset_vs_crossing(data: RaceData, *, rng: np.random.Generator, n_boot: int =
         tail = 50 * (1 - confidence)
         lo, hi = np.percentile(samples, [tail, 100 - tail])
         interval = (float(lo), float(hi))
-    return OnsetComparison(onset, p_cross, tuple(crossings), ratio, interval,
-                           len(samples) / n_boot if n_boot else math.nan)
+    return OnsetComparison(
+        onset,
+        p_cross,
+        tuple(crossings),
+        ratio,
+        interval,
+        len(samples) / n_boot if n_boot else math.nan,
+    )

@@ -43,8 +43,9 @@ def worker_index(worker_id: str) -> int:
     return int(match.group(1))
 
 
-def assign_gpu(index: int, n_gpus: int, visible: list[str] | None = None,
-               in_use: Sequence[str] = ()) -> str | None:
+def assign_gpu(
+    index: int, n_gpus: int, visible: list[str] | None = None, in_use: Sequence[str] = ()
+) -> str | None:
     """The ``CUDA_VISIBLE_DEVICES`` value for worker ``index``: round-robin over the GPUs.
 
     ``visible`` is what the user already set (physical ids or UUIDs); the worker gets one entry

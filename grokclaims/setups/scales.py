@@ -14,9 +14,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .capacity import CapacitySweep
-from .race import RaceCell
-from .setups import ChopraSetup, TutorialSetup
+from grokclaims.setups.capacity import CapacitySweep
+from grokclaims.setups.race import RaceCell
+from grokclaims.setups.sources import ChopraSetup, TutorialSetup
 
 # The axes of the authors' ten suites (the central suite, task + and task * are the 'op' axis).
 AXES = ("weight_decay", "alpha", "dropout", "lr", "init_scale", "op", "depth", "heads")
@@ -43,8 +43,9 @@ class SongYeScale:
         """(axis, value) of every suite cell that differs from the central cell (a suite's
         central value is the central cell itself)."""
         base = self.central[0]
-        return [(a, v) for a, values in self.suites.items() for v in values
-                if v != getattr(base, a)]
+        return [
+            (a, v) for a, values in self.suites.items() for v in values if v != getattr(base, a)
+        ]
 
     def cells(self) -> list[RaceCell]:
         """Every cell of SY7/SY10: the central cells and each suite's other values."""
@@ -75,8 +76,10 @@ class TutorialScale:
     @property
     def source_numbers(self) -> bool:
         """The setup and BR1's budget are the tutorial's (the epoch budget aside)."""
-        return (self.budget == TutorialScale.budget
-                and self.setup.replace(max_epochs=TutorialSetup.max_epochs) == TutorialSetup())
+        return (
+            self.budget == TutorialScale.budget
+            and self.setup.replace(max_epochs=TutorialSetup.max_epochs) == TutorialSetup()
+        )
 
 
 @dataclass(frozen=True)
@@ -108,12 +111,17 @@ PAPER = Scale(
     n_seeds=10,
     sy=SongYeScale(
         central=tuple(RaceCell(p=p, dims=_PAPER_DIMS) for p in (97, 107, 113, 127, 139)),
-        capacity=CapacitySweep(p=97, dims=(8, 12, 16, 24, 32), n_saturate=60_000,
-                               max_epochs=2_000),
-        suites={"weight_decay": (0.1, 0.3, 1.0, 3.0), "alpha": (0.3, 0.4, 0.5, 0.6, 0.7),
-                "dropout": (0.0, 0.1, 0.2, 0.4), "lr": (3e-4, 1e-3, 3e-3),
-                "init_scale": (0.5, 1.0, 2.0), "op": ("/", "+", "*"),
-                "depth": (2, 3, 4, 6, 8, 10), "heads": (1, 2, 4, 8)},
+        capacity=CapacitySweep(p=97, dims=(8, 12, 16, 24, 32), n_saturate=60_000, max_epochs=2_000),
+        suites={
+            "weight_decay": (0.1, 0.3, 1.0, 3.0),
+            "alpha": (0.3, 0.4, 0.5, 0.6, 0.7),
+            "dropout": (0.0, 0.1, 0.2, 0.4),
+            "lr": (3e-4, 1e-3, 3e-3),
+            "init_scale": (0.5, 1.0, 2.0),
+            "op": ("/", "+", "*"),
+            "depth": (2, 3, 4, 6, 8, 10),
+            "heads": (1, 2, 4, 8),
+        },
     ),
     ch=ChopraScale(setup=ChopraSetup(max_epochs=10_000)),
     br=TutorialScale(setup=TutorialSetup(max_epochs=1_000)),
@@ -127,14 +135,20 @@ NIGHTLY = Scale(
     "per swept axis, 4,000-epoch budgets; <= 8 GPU-hours by the engine's estimate",
     n_seeds=5,
     sy=SongYeScale(
-        central=tuple(RaceCell(p=p, dims=(24, 32, 48, 64, 96), max_epochs=4_000)
-                      for p in (97, 113)),
-        capacity=CapacitySweep(p=97, dims=(8, 12, 16, 24), n_saturate=40_000,
-                               max_epochs=1_000),
-        suites={"weight_decay": (0.3, 1.0, 3.0), "alpha": (0.4, 0.5, 0.6),
-                "dropout": (0.0, 0.2, 0.4), "lr": (3e-4, 1e-3, 3e-3),
-                "init_scale": (0.5, 1.0, 2.0), "op": ("/", "+", "*"),
-                "depth": (2, 3, 4), "heads": (1, 2, 4)},
+        central=tuple(
+            RaceCell(p=p, dims=(24, 32, 48, 64, 96), max_epochs=4_000) for p in (97, 113)
+        ),
+        capacity=CapacitySweep(p=97, dims=(8, 12, 16, 24), n_saturate=40_000, max_epochs=1_000),
+        suites={
+            "weight_decay": (0.3, 1.0, 3.0),
+            "alpha": (0.4, 0.5, 0.6),
+            "dropout": (0.0, 0.2, 0.4),
+            "lr": (3e-4, 1e-3, 3e-3),
+            "init_scale": (0.5, 1.0, 2.0),
+            "op": ("/", "+", "*"),
+            "depth": (2, 3, 4),
+            "heads": (1, 2, 4),
+        },
     ),
     ch=ChopraScale(setup=ChopraSetup(max_epochs=5_000)),
     br=TutorialScale(setup=TutorialSetup(max_epochs=600)),
@@ -149,20 +163,23 @@ SMOKE = Scale(
     "phenomenon can show within a few thousand epochs; 3 seeds; <= 20 minutes on 2 cores",
     n_seeds=3,
     sy=SongYeScale(
-        central=(RaceCell(p=23, op="+", alpha=0.9, dims=(6, 8, 12, 16, 24), max_epochs=4_000,
-                          eval_every=20),),
+        central=(
+            RaceCell(
+                p=23, op="+", alpha=0.9, dims=(6, 8, 12, 16, 24), max_epochs=4_000, eval_every=20
+            ),
+        ),
         capacity=CapacitySweep(p=23, dims=(4, 6, 8), n_saturate=1_500, max_epochs=1_000),
         suites={"alpha": (0.8,)},
     ),
     # CH: at p = 31 and alpha 0.5 no seed groks by 5,000 epochs (480 training pairs); alpha 0.9
     # groks at 1,300-1,800 epochs, and p >= 47 at alpha 0.5 is too slow or too costly
     # (docs/calibration_ch_br.md). The sweeps are run around this baseline.
-    ch=ChopraScale(setup=ChopraSetup(p=31, alpha=0.9, max_epochs=4_000),
-                   widths=(32, 64, 128, 256)),
+    ch=ChopraScale(setup=ChopraSetup(p=31, alpha=0.9, max_epochs=4_000), widths=(32, 64, 128, 256)),
     # BR: p = 31 does not grok by 600 epochs; p = 47, d_model 64 groks at ~350 epochs with
     # weight decay 2 (not by 500 with 1), so the smoke baseline's weight decay is 2.
-    br=TutorialScale(setup=TutorialSetup(p=47, dim=64, ff=256, weight_decay=2.0,
-                                         max_epochs=500), budget=150),
+    br=TutorialScale(
+        setup=TutorialSetup(p=47, dim=64, ff=256, weight_decay=2.0, max_epochs=500), budget=150
+    ),
 )
 
 SCALES: dict[str, Scale] = {s.name: s for s in (SMOKE, NIGHTLY, PAPER)}

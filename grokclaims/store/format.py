@@ -7,7 +7,7 @@ untouched (SQLite would otherwise switch it to WAL or add tables). A new store i
 temporary name and linked into place, so a reader never sees a half-made one and two processes
 creating it at once agree on one file.
 
-A :class:`~grokclaims.train.RunResult` is stored as a ``np.savez_compressed`` archive (trace
+A :class:`~grokclaims.engine.train.RunResult` is stored as a ``np.savez_compressed`` archive (trace
 arrays, extras, and a small JSON header of its scalars) in the row itself, with its SHA-256.
 :func:`decode_result` checks that digest and raises :class:`CorruptTrace` rather than ever
 returning damaged data.
@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .spec import RunSpec
-from .train import TRACE_FIELDS, RunResult, Trace
+from grokclaims import __version__
+from grokclaims.engine.train import TRACE_FIELDS, RunResult, Trace
+from grokclaims.spec.run import RunSpec
 
 APPLICATION_ID = 0x47524B43  # "GRKC": marks an SQLite file as a grokclaims registry
 SCHEMA_VERSION = 1  # PRAGMA user_version; bumped when the tables below change
@@ -338,7 +338,7 @@ def flatten_row(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def science_version() -> int:
-    from . import SCIENCE_VERSION  # at call time, as RunSpec.run_id reads it
+    from grokclaims import SCIENCE_VERSION  # at call time, as RunSpec.run_id reads it
 
     return SCIENCE_VERSION
 

@@ -1,6 +1,6 @@
 """Train an ensemble of M members of one architecture as one batched computation.
 
-:func:`train_ensemble` takes run specs that share an :func:`~grokclaims.spec.ensemble_key` and
+:func:`train_ensemble` takes run specs that share an :func:`~grokclaims.spec.run.ensemble_key` and
 returns one :class:`RunResult` per spec, in order. Members may differ in seed (data split, init,
 mini-batch order, dropout masks), data kind, dropout, init scale, learning rate, weight decay and
 stop rule. AdamW is computed on the flat ``(M, P)`` parameter tensor exactly as
@@ -27,11 +27,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .ensemble import Layout, MemberDropout, batched_forward
-from .models import build_member, shape_of
-from .runtime import default_device, keep_freed_memory
-from .spec import RunSpec, ensemble_key
-from .tasks import derive_seed, generator, make_dataset
+from grokclaims.data.tasks import derive_seed, generator, make_dataset
+from grokclaims.engine.runtime import default_device, keep_freed_memory
+from grokclaims.families.batched import Layout, MemberDropout, batched_forward
+from grokclaims.families.models import build_member, shape_of
+from grokclaims.spec.run import RunSpec, ensemble_key
 
 EVAL_CHUNK = 8192  # examples per member per evaluation forward (bounds memory)
 PROGRESS_SECONDS = 5.0  # how often the progress callback is called

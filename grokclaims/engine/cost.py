@@ -10,8 +10,8 @@ written): 2 TFLOP/s, a few per cent of an H100's dense peak, since these models 
 
 from __future__ import annotations
 
-from .models import ChopraMLP, SongYe
-from .spec import RunSpec
+from grokclaims.families.models import ChopraMLP, SongYe
+from grokclaims.spec.run import RunSpec
 
 EFFECTIVE_FLOPS = {"cpu": 25e9, "cuda": 2e12}
 

@@ -5,7 +5,7 @@ the estimate, its interval, the p-value where there is one, the tolerance in wor
 and the sentence of the rule that decided it, so a report row and a test's failure message can
 be written from it alone. The rules are asymmetric on purpose: a claim is refuted only when the
 data contradict it at the stated confidence; a mere lack of evidence is inconclusive, never a
-silent pass and never a refutation. Re-exported by ``grokclaims.stats``.
+silent pass and never a refutation. Re-exported by ``grokclaims.analysis.stats``.
 
 References: Clopper & Pearson (1934) for the exact binomial bound of ``decide_fraction``.
 """
@@ -23,7 +23,7 @@ import numpy as np
 from scipy import stats
 
 if TYPE_CHECKING:
-    from grokclaims.stats import StatResult
+    from grokclaims.analysis.stats import StatResult
 
 # The claims' significance level ("p < 0.05" throughout CLAIMS.md).
 ALPHA = 0.05
@@ -361,19 +361,37 @@ def decide_conjunction(
     else:
         verdict, rule = Verdict.SUPPORTED, f"supported: all {len(parts)} parts supported"
     if headline is None:
-        return _result(name, len(by[Verdict.SUPPORTED]) / len(parts), None, None, tolerance,
-                       verdict, rule, details)
+        return _result(
+            name,
+            len(by[Verdict.SUPPORTED]) / len(parts),
+            None,
+            None,
+            tolerance,
+            verdict,
+            rule,
+            details,
+        )
     key = parts[headline]
-    return _result(key.name, key.estimate, key.interval, key.p_value, tolerance, verdict, rule,
-                   details)
+    return _result(
+        key.name, key.estimate, key.interval, key.p_value, tolerance, verdict, rule, details
+    )
 
 
-def with_headline(result: ClaimResult, name: str, estimate: float | None,
-                  interval: tuple[float, float] | None = None, tolerance: str | None = None,
-                  p_value: float | None = None) -> ClaimResult:
+def with_headline(
+    result: ClaimResult,
+    name: str,
+    estimate: float | None,
+    interval: tuple[float, float] | None = None,
+    tolerance: str | None = None,
+    p_value: float | None = None,
+) -> ClaimResult:
     """``result``'s verdict and rule shown with the claim's key number (a measurement that is
     not itself one of the decided parts, e.g. the capacity C of SY1)."""
     return dataclasses.replace(
-        result, name=name, estimate=math.nan if estimate is None else float(estimate),
-        interval=None if interval is None else tuple(interval), p_value=p_value,
-        tolerance=tolerance or result.tolerance)
+        result,
+        name=name,
+        estimate=math.nan if estimate is None else float(estimate),
+        interval=None if interval is None else tuple(interval),
+        p_value=p_value,
+        tolerance=tolerance or result.tolerance,
+    )

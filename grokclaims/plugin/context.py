@@ -26,11 +26,11 @@ from typing import Any
 
 import pytest
 
-from .expected import expected_outcome
-from .registry import Registry, Run
-from .scales import Scale
-from .spec import RunSpec
-from .verdicts import ClaimResult, Verdict
+from grokclaims.setups.scales import Scale
+from grokclaims.spec.run import RunSpec
+from grokclaims.store.registry import Registry, Run
+from grokclaims.verdicts.expected import expected_outcome
+from grokclaims.verdicts.rules import ClaimResult, Verdict
 
 PAYLOAD_KEY = "grokclaims"
 
@@ -63,38 +63,70 @@ class Claim:
     def runs(self, specs: Sequence[RunSpec]) -> list[Run]:
         """All runs of this claim, in one call; missing ones are trained (as ensembles)."""
         if self._asked:
-            raise RuntimeError("a claim asks for its runs in one grok.runs(...) call, so that "
-                               "--grok-plan can count them; collect the specs first")
+            raise RuntimeError(
+                "a claim asks for its runs in one grok.runs(...) call, so that "
+                "--grok-plan can count them; collect the specs first"
+            )
         self._asked = True
         if self.plan:
             missing = {s.run_id for s in self.registry.missing(specs)}
-            self.planned = [{"run_id": s.run_id, "missing": s.run_id in missing,
-                             "family": s.model.family, "epochs": s.schedule.max_epochs,
-                             "spec": s.canonical()} for s in specs]
-            raise PlanOnly(f"planned {len({s.run_id for s in specs})} runs, "
-                           f"{len(missing)} to train")
+            self.planned = [
+                {
+                    "run_id": s.run_id,
+                    "missing": s.run_id in missing,
+                    "family": s.model.family,
+                    "epochs": s.schedule.max_epochs,
+                    "spec": s.canonical(),
+                }
+                for s in specs
+            ]
+            raise PlanOnly(
+                f"planned {len({s.run_id for s in specs})} runs, {len(missing)} to train"
+            )
         runs = self.registry.get_or_train(specs, device=self.device)
         for run in runs:
-            self.used_runs.append({"run_id": run.run_id, "trained": run.trained,
-                                   "status": run.status, "provenance": run.provenance})
+            self.used_runs.append(
+                {
+                    "run_id": run.run_id,
+                    "trained": run.trained,
+                    "status": run.status,
+                    "provenance": run.provenance,
+                }
+            )
         return runs
 
-    def record(self, name: str, value: float | None, interval: Sequence[float] | None = None,
-               unit: str = "", source_value: float | str | None = None, note: str = "") -> None:
+    def record(
+        self,
+        name: str,
+        value: float | None,
+        interval: Sequence[float] | None = None,
+        unit: str = "",
+        source_value: float | str | None = None,
+        note: str = "",
+    ) -> None:
         """A measurement shown in the report, beside the source's own number if it has one."""
-        self.measurements.append({
-            "name": name, "value": _number(value),
-            "interval": None if interval is None else [_number(v, open_bound=True)
-                                                       for v in interval],
-            "unit": unit, "source_value": _number(source_value) if not isinstance(
-                source_value, str) else source_value, "note": note})
+        self.measurements.append(
+            {
+                "name": name,
+                "value": _number(value),
+                "interval": None
+                if interval is None
+                else [_number(v, open_bound=True) for v in interval],
+                "unit": unit,
+                "source_value": _number(source_value)
+                if not isinstance(source_value, str)
+                else source_value,
+                "note": note,
+            }
+        )
 
     def record_parts(self, parts: Mapping[str, ClaimResult]) -> None:
         """Each part of a conjunction (``decide_conjunction``) as a row: its verdict, estimate,
         interval and the rule that decided it."""
         for key, r in parts.items():
-            self.record(f"[{r.verdict.value}] {key}: {r.name}", r.estimate, interval=r.interval,
-                        note=r.rule)
+            self.record(
+                f"[{r.verdict.value}] {key}: {r.name}", r.estimate, interval=r.interval, note=r.rule
+            )
 
     def figure(self, fig, name: str = "") -> None:
         """Attach a matplotlib figure (rendered to PNG now; the report writes the file)."""
@@ -104,8 +136,12 @@ class Claim:
 
         plt.close(fig)
         stem = _slug(f"{self.test_id}-{name}" if name else self.test_id)
-        self.figures.append({"name": f"{stem}-{len(self.figures)}.png",
-                             "png": base64.b64encode(buf.getvalue()).decode()})
+        self.figures.append(
+            {
+                "name": f"{stem}-{len(self.figures)}.png",
+                "png": base64.b64encode(buf.getvalue()).decode(),
+            }
+        )
 
     def conclude(self, result: ClaimResult) -> None:
         """State the verdict; it decides the test outcome (see the module docstring)."""
@@ -114,12 +150,16 @@ class Claim:
         if exp is not None:
             self.expected = {"verdict": exp.verdict.value, "reason": exp.reason}
             if result.verdict is exp.verdict:
-                pytest.xfail(f"expected {exp.verdict.value} at {self.scale.name} scale: "
-                             f"{exp.reason}")
-            pytest.fail(f"{self.claim_id} was declared {exp.verdict.value} at "
-                        f"{self.scale.name} scale ({exp.reason}) but is "
-                        f"{result.verdict.value}: {result.summary()}. Update "
-                        "grokclaims/expected.py.", pytrace=False)
+                pytest.xfail(
+                    f"expected {exp.verdict.value} at {self.scale.name} scale: {exp.reason}"
+                )
+            pytest.fail(
+                f"{self.claim_id} was declared {exp.verdict.value} at "
+                f"{self.scale.name} scale ({exp.reason}) but is "
+                f"{result.verdict.value}: {result.summary()}. Update "
+                "grokclaims/expected.py.",
+                pytrace=False,
+            )
         if result.verdict is Verdict.SUPPORTED:
             return
         if result.verdict is Verdict.REFUTED:
@@ -127,15 +167,24 @@ class Claim:
         pytest.skip(f"{self.claim_id} inconclusive: {result.summary()}")
 
     def payload(self) -> str:
-        return json.dumps({
-            "claim_id": self.claim_id, "test_id": self.test_id, "statement": self.statement,
-            "source": self.source, "quote": self.quote, "scale": self.scale.name,
-            "seeds": list(self.seeds),
-            "result": self.result.to_dict() if self.result is not None else None,
-            "expected": self.expected, "measurements": self.measurements,
-            "figures": self.figures, "runs": self.used_runs, "planned": self.planned,
-            "seconds": time.perf_counter() - self._started,
-        })
+        return json.dumps(
+            {
+                "claim_id": self.claim_id,
+                "test_id": self.test_id,
+                "statement": self.statement,
+                "source": self.source,
+                "quote": self.quote,
+                "scale": self.scale.name,
+                "seeds": list(self.seeds),
+                "result": self.result.to_dict() if self.result is not None else None,
+                "expected": self.expected,
+                "measurements": self.measurements,
+                "figures": self.figures,
+                "runs": self.used_runs,
+                "planned": self.planned,
+                "seconds": time.perf_counter() - self._started,
+            }
+        )
 
 
 def _number(v, open_bound: bool = False):

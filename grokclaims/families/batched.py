@@ -1,7 +1,8 @@
 """Batched forward passes: M models of one architecture computed as one.
 
 Parameters of the M members live in one flat ``(M, P)`` tensor (rows = members, columns = the
-parameters of :mod:`grokclaims.models` in registration order). Each forward splits it into named
+parameters of :mod:`~grokclaims.families.models` in registration order). Each forward splits it
+into named
 views ``(M, *shape)``, so autograd returns the whole ``(M, P)`` gradient with one concatenation and
 the optimiser updates every parameter of every member in a handful of whole-tensor operations.
 
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import ChopraMLP, ModelSpec, SongYe, Tutorial, rotary_tables
+from grokclaims.families.models import ChopraMLP, ModelSpec, SongYe, Tutorial, rotary_tables
 
 Params = dict[str, torch.Tensor]
 
