@@ -31,6 +31,7 @@ References: Song & Ye (the crossing rule of the paper); CLAIMS.md "How a claim i
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ class CensoredCrossing:
         lo, hi = self.between
         if self.P is not None:
             return f"P× = {self.P:,.0f}"
+        if lo == 0 and math.isinf(hi):
+            return "P× undetermined on this grid"
         if math.isinf(hi):
             return f"P× > {lo:,.0f}"
         if lo == 0:
@@ -187,7 +190,7 @@ def censored_crossings(P, mem, gen) -> CrossingReport:
                 reason = f"equal at a width with < {MIN_SIDE} observed widths on a side"
                 out.append(CensoredCrossing(None, (float(p[i]),) * 2, direction, reason))
     nonzero = [i for i in known if sg[i] != 0]
-    for a, b in zip(nonzero, nonzero[1:]):
+    for a, b in itertools.pairwise(nonzero):
         if sg[a] == sg[b] or any(sg[j] == 0 for j in range(a + 1, b)):
             continue
         direction = int(sg[b])
