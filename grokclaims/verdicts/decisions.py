@@ -188,19 +188,17 @@ def decide_share(
         return ClaimResult(name, math.nan, None, None, tolerance, verdict, rule, details)
     lower, upper = share_bounds(successes, n, alpha=alpha)
     p = float(stats.binomtest(int(successes), int(n), level, alternative="greater").pvalue)
-    k, cl, bar = int(successes), f"{1 - alpha:.0%}", f"{level:.3g}"
+    k, bar = int(successes), f"{level:.3g}"
+    cp = f"the one-sided {1 - alpha:.0%} Clopper–Pearson"
     if lower > level:
         verdict = Verdict.SUPPORTED
-        rule = f"supported: {k}/{n}; the one-sided {cl} Clopper–Pearson lower bound {lower:.3g} is above {bar}"
+        rule = f"supported: {k}/{n}; {cp} lower bound {lower:.3g} is above {bar}"
     elif upper < level:
         verdict = Verdict.REFUTED
-        rule = f"refuted: {k}/{n}; the one-sided {cl} Clopper–Pearson upper bound {upper:.3g} is below {bar}"
+        rule = f"refuted: {k}/{n}; {cp} upper bound {upper:.3g} is below {bar}"
     else:
         verdict = Verdict.INCONCLUSIVE
-        rule = (
-            f"inconclusive: {k}/{n}; the one-sided {cl} bounds [{lower:.3g}, {upper:.3g}] "
-            f"contain {bar}"
-        )
+        rule = f"inconclusive: {k}/{n}; {cp} bounds [{lower:.3g}, {upper:.3g}] contain {bar}"
     return ClaimResult(name, k / n, (lower, upper), p, tolerance, verdict, rule, details)
 
 
