@@ -228,3 +228,37 @@ def test_points_only_between_fully_observed_widths(data):
 def test_a_crossing_needs_positive_epochs():
     with pytest.raises(ValueError):
         censored_crossings([1, 2], [_obs(0.0), _obs(1.0)], [_obs(1.0), _obs(1.0)])
+
+
+@settings(max_examples=150, deadline=None)
+@given(censored_sample(), censored_sample())
+def test_no_function_returns_a_number_for_a_censored_median(a, b):
+    from grokclaims.verdicts.decisions import decide_median, decide_ratio
+
+    ma = km_median(*a)
+    point = t_curve([10.0], [a[0]], [a[1]])[0]
+    assert (point.epochs is None) == (ma.value is None)
+    r = median_ratio(*a, *b, rng=np.random.default_rng(0), n_resamples=100)
+    r_inv = median_ratio(*b, *a, rng=np.random.default_rng(0), n_resamples=100)
+    if not ma.observed:
+        assert point.epochs is None and math.isnan(decide_median("m", ma, 0, 1).estimate)
+        assert r.value is None and r.interval[1] == math.inf
+        assert r_inv.value is None and r_inv.interval[0] == 0.0
+        assert math.isnan(decide_ratio("r", r, 0, 1).estimate)
+        v, _ = km_median_rows(np.array([a[0]]), np.array([a[1]]))
+        assert np.isnan(v[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_crossings_do_not_depend_on_the_order_of_widths(data):
+    n = data.draw(st.integers(2, 6))
+    P = [3.0**i for i in range(n)]
+    pick = st.tuples(st.booleans(), st.integers(1, 50))
+    draws = data.draw(st.lists(st.tuples(pick, pick), min_size=n, max_size=n))
+    mem = [_obs(float(v)) if o else _cen(float(v)) for (o, v), _ in draws]
+    gen = [_obs(float(v)) if o else _cen(float(v)) for _, (o, v) in draws]
+    perm = data.draw(st.permutations(range(n)))
+    a = censored_crossings(P, mem, gen)
+    b = censored_crossings([P[i] for i in perm], [mem[i] for i in perm], [gen[i] for i in perm])
+    assert a == b
