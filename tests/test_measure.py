@@ -22,6 +22,7 @@ from grokclaims.analysis import (
     milestones,
     norms,
     resample,
+    speed,
     traces,
     transition,
 )
@@ -386,3 +387,70 @@ def test_fourier_concentration_of_a_random_embedding_is_near_the_top_fraction():
     assert fourier.fourier_concentration(rng.normal(size=(25, 8)), 23) < 0.25
     with pytest.raises(ValueError, match="embedding"):
         fourier.fourier_concentration(np.zeros((10, 3)), 23)
+
+
+def test_fourier_power_per_frequency_and_its_shares():
+    mixed = np.hstack([_wave(23, 3, 2.0), _wave(23, 7, 1.0)])
+    power = fourier.fourier_power(mixed, 23)
+    assert power.shape == (11,) and np.argmax(power) == 2  # k = 3
+    share = fourier.fourier_power_share(mixed, 23)
+    assert share.sum() == pytest.approx(1.0) and share[2] == pytest.approx(0.8)
+    np.testing.assert_array_equal(fourier.fourier_power_share(np.zeros((23, 2)), 23), 0.0)
+
+
+# --------------------------------------------------------------------------- traces, regimes
+
+
+def test_best_up_to_and_rate_of_change():
+    epochs, acc = np.array([1, 2, 4, 8]), np.array([0.1, 0.5, 0.3, 0.9])
+    assert traces.best_up_to(epochs, acc, 4) == 0.5 and traces.best_up_to(epochs, acc, 8) == 0.9
+    assert math.isnan(traces.best_up_to(epochs, acc, 0))
+    e, d = traces.rate_of_change(epochs, acc)
+    np.testing.assert_array_equal(e, [2.0, 4.0, 8.0])
+    np.testing.assert_allclose(d, [0.4, -0.1, 0.15])
+
+
+def test_regimes_from_delays():
+    out = milestones.regimes(np.array([[np.nan, 0.0], [30.0, 0.0]]))
+    assert out.tolist() == [["underfit", "immediate"], ["grokking", "immediate"]]
+    assert milestones.REGIMES == ("underfit", "immediate", "grokking")
+
+
+def test_geometric_seed_means_onset_comparison_and_log_onset():
+    np.testing.assert_allclose(
+        crossing.geometric_seed_means([[10.0, 1000.0], [np.nan, 4.0], [np.nan, 0.0]]),
+        [100.0, 4.0, np.nan],
+    )
+    P = np.array([10.0, 100.0])
+    t_mem = np.array([[1000.0], [10.0]])
+    t_gen = np.array([[100.0], [1000.0]])
+    cmp = crossing.onset_vs_crossing(P, np.array([[0.0], [50.0]]), t_mem, t_gen, 1e4)
+    assert cmp.onset == 100.0 and cmp.p_cross == pytest.approx(10 ** (4 / 3))
+    assert cmp.log_ratio == pytest.approx(2 - 4 / 3) and cmp.crossings == (cmp.p_cross,)
+    assert crossing.onset_log_ratio(None, 5.0) is None
+    x = np.log(P)
+    assert crossing.log_onset(x, np.log([1000.0, 10.0]), np.log([100.0, 1000.0])) == (
+        pytest.approx(math.log(10 ** (4 / 3)))
+    )
+    assert math.isnan(crossing.log_onset(x, np.log([1.0, 1.0]), np.log([10.0, np.nan])))
+
+
+def test_saturated_bits():
+    epochs = np.arange(0, 101, 10)
+    flat = np.r_[np.linspace(0, 1000, 7), [1000, 1010, 1020, 1030]]
+    assert capacity.saturated(epochs, flat)  # +30 bits on 1030 over the last quarter
+    assert not capacity.saturated(epochs, np.linspace(0, 1000, 11))
+
+
+def test_holdout_fit_and_error_by_hand():
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    logt = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.5, np.nan]])  # line 1 + x
+    cols = np.arange(2)
+    assert speed.holdout_fit(x, logt, [0, 1, 2], cols) == pytest.approx((1.0, 1.0))
+    assert speed.holdout_median_error(x, logt, [0, 1, 2], [3], cols) == pytest.approx(0.5)
+    assert speed.holdout_fit(x, logt, [0], cols) is None
+    assert math.isnan(speed.holdout_median_error(x, logt, [0], [3], cols))
+    logP = np.array([1.0, 2.0, 3.0])
+    t = 10 ** (5 - 2 * logP[:, None]) * np.ones((3, 2))
+    assert speed.loglog_slope(logP, t, cols) == pytest.approx(-2.0)
+    assert speed.slope_difference(logP, t, t**0.5, cols) == pytest.approx(-1.0)

@@ -305,7 +305,7 @@ def _trend_data(g: np.random.Generator, slope: float) -> tuple[np.ndarray, np.nd
 def test_directional_rule_false_alarms(method):
     g = rng(10)
 
-    def verdicts(slope):
+    def verdicts_at(slope):
         out = []
         for _ in range(N_SIM):
             x, y = _trend_data(g, slope)
@@ -313,11 +313,11 @@ def test_directional_rule_false_alarms(method):
             out.append(verdicts.decide_test("trend", test, ALPHA))
         return _rates(out)
 
-    null = verdicts(0.0)  # the boundary of "decreases": the worst case for a false refutation
+    null = verdicts_at(0.0)  # the boundary of "decreases": the worst case for a false refutation
     assert null[Verdict.REFUTED] <= ALPHA + SLACK
-    true = verdicts(-1.0)
+    true = verdicts_at(-1.0)
     assert true[Verdict.REFUTED] == 0.0 and true[Verdict.SUPPORTED] >= 0.9
-    false = verdicts(+0.5)  # the claim is false: it increases
+    false = verdicts_at(+0.5)  # the claim is false: it increases
     assert false[Verdict.SUPPORTED] <= 0.01
 
 
@@ -420,3 +420,23 @@ def test_parametric_tests_hold_their_level(test_name):
             p = ranks.wilcoxon_log_ratio(np.exp(x), np.ones(12), alternative="greater").p_value
         rejections += p < ALPHA
     assert rejections / N_SIM <= ALPHA + SLACK
+
+
+def test_kruskal_p_line_fit_and_the_small_difference_rule():
+    assert ranks.kruskal_p([[1, 2, 3], [], [4, 5, 6]]) == pytest.approx(
+        scipy.stats.kruskal([1, 2, 3], [4, 5, 6]).pvalue
+    )
+    assert math.isnan(ranks.kruskal_p([[1, 2], []])) and math.isnan(ranks.kruskal_p([[3], [3]]))
+    assert regression.line_fit([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]) == pytest.approx((2.0, 1.0))
+    small = verdicts.decide_small_difference("d", 0.1, (0.05, 0.3), 0.25, "tol")
+    assert small.verdict is Verdict.SUPPORTED and small.rule == "supported: |difference| ≤ 0.25"
+    zero = verdicts.decide_small_difference("d", 0.4, (-0.1, 0.9), 0.25, "tol")
+    assert zero.verdict is Verdict.SUPPORTED and zero.rule.endswith("contains 0")
+    far = verdicts.decide_small_difference("d", 0.4, (0.3, 0.5), 0.25, "tol")
+    assert far.verdict is Verdict.REFUTED
+    assert verdicts.decide_small_difference("d", 0.4, None, 0.25, "").verdict is (
+        Verdict.INCONCLUSIVE
+    )
+    none = verdicts.decide_unmeasurable("x", "tol", "no data", cells=3)
+    assert none.verdict is Verdict.INCONCLUSIVE and none.rule == "inconclusive: no data"
+    assert none.details == {"cells": 3} and math.isnan(none.estimate)
