@@ -21,18 +21,25 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats as sstats
 
-from grokclaims.analysis import measure, stats
+from grokclaims.analysis.censoring import (
+    censored_median,
+    median_of_observed,
+    median_ratio,
+    rank_censored,
+)
+from grokclaims.analysis.milestones import Milestones, chopra_milestones
+from grokclaims.analysis.norms import norm_decay, norm_peak
+from grokclaims.analysis.ranks import decreasing_trend, increasing_trend, kruskal_p
+from grokclaims.analysis.traces import value_at
 from grokclaims.figures import dynamics
 from grokclaims.plugin import session_scale
-from grokclaims.verdicts.rules import (
+from grokclaims.verdicts import (
     ClaimResult,
-    Verdict,
     decide_all,
     decide_conjunction,
     decide_fraction,
-    decide_interval,
+    decide_median_ratio,
     decide_point,
     decide_test,
     with_headline,
@@ -90,28 +97,17 @@ def pytest_generate_tests(metafunc):
 # --------------------------------------------------------------------------- helpers
 
 
-def _milestones(run) -> measure.Milestones | None:
+def _milestones(run) -> Milestones | None:
     """Overfit and grok epochs of a run; None for an unusable (diverged) run."""
     if run.status != "completed":
         return None
     tr = run.trace
-    return measure.chopra_milestones(tr.eval_epoch, tr.train_acc, tr.val_acc)
+    return chopra_milestones(tr.eval_epoch, tr.train_acc, tr.val_acc)
 
 
 def _epochs(runs, which: str) -> list[int | None]:
     ms = [_milestones(r) for r in runs]
     return [None if m is None else getattr(m, which) for m in ms]
-
-
-def _censored_median(epochs: list[int | None]) -> float:
-    """Median with never-reached runs as +inf (they are later than anything observed)."""
-    vals = [math.inf if e is None else float(e) for e in epochs]
-    return float(np.median(vals)) if vals else math.nan
-
-
-def _rank_value(epoch: int | None, budget: int) -> float:
-    """A grok epoch for a rank test: a censored run ranks above every observed epoch."""
-    return float(budget + 1) if epoch is None else float(epoch)
 
 
 def _sweep_runs(grok, field: str, values) -> tuple[list, dict]:
@@ -138,7 +134,7 @@ def _one_value(grok, field: str, value, where: str, *, groks: bool, source: dict
     _record_source(
         grok,
         f"median grok epoch {where}",
-        _censored_median(_epochs(runs, "generalised_epoch")),
+        censored_median(_epochs(runs, "generalised_epoch")),
         source.get(value, _ABSENT),
     )
     return runs, result
@@ -163,9 +159,11 @@ def _sweep_figure(
         dynamics.sweep(
             values,
             [groked[v] for v in values],
+            [censored_median(groked[v]) for v in values],
             xlabel=xlabel,
             budget=budget,
             second=[overfit[v] for v in values],
+            second_medians=[censored_median(overfit[v]) for v in values],
             second_label="overfit epoch",
             source=source if ch.source_numbers else None,
             title=f"{title}, p = {ch.setup.p}",
@@ -177,69 +175,6 @@ def _sweep_figure(
 
 def _budget(runs) -> int:
     return max(int(r.spec.schedule.max_epochs) for r in runs)
-
-
-def _ratio_bounds(num: list[int | None], den: list[int | None], budget: int):
-    """median(num) / median(den): (estimate, interval). The interval is None when both medians
-    are observed (the ratio is exact), the one-sided bound censoring gives when one is (a
-    censored median is > budget); (NaN, None) when both are censored."""
-    a, b = _censored_median(num), _censored_median(den)
-    if math.isinf(a) and math.isinf(b):
-        return math.nan, None
-    if math.isinf(a):
-        lo = budget / b
-        return lo, (lo, math.inf)
-    if math.isinf(b):
-        hi = a / budget
-        return hi, (0.0, hi)
-    return a / b, None
-
-
-def _decide_ratio(
-    name: str,
-    num,
-    den,
-    budget: int,
-    lo: float,
-    hi: float,
-    tolerance: str,
-    details: dict | None = None,
-) -> ClaimResult:
-    """A ratio of median milestones against a band (CLAIMS.md states medians): the ratio itself
-    when both medians are observed; a censored median gives a one-sided bound (supported when
-    the bound alone satisfies the band, inconclusive otherwise)."""
-    est, bounds = _ratio_bounds(num, den, budget)
-    details = {
-        **(details or {}),
-        "median_num": _censored_median(num),
-        "median_den": _censored_median(den),
-        "budget": budget,
-    }
-    if math.isnan(est):
-        return ClaimResult(
-            name,
-            math.nan,
-            None,
-            None,
-            tolerance,
-            Verdict.INCONCLUSIVE,
-            "inconclusive: neither median is observed within the budget",
-            details,
-        )
-    if bounds is None:
-        return decide_point(name, est, lo, hi, tolerance, details=details)
-    return decide_interval(
-        name,
-        est,
-        bounds,
-        lo,
-        hi,
-        tolerance,
-        details={
-            **details,
-            "note": "the interval is the one-sided bound a censored median (> budget) gives",
-        },
-    )
 
 
 def _every_seed(runs, labels, *, groks: bool, what: str) -> ClaimResult:
@@ -296,11 +231,6 @@ def _labels(seeds, prefix: str = "") -> list[str]:
     return [f"{prefix}seed {s}" for s in seeds]
 
 
-def _median_or_nan(values) -> float:
-    vals = [v for v in values if v is not None]
-    return float(np.median(vals)) if vals else math.nan
-
-
 def _last(parts) -> str:
     """The sweep's key part: its speed-up ratio, decided last."""
     return list(parts)[-1]
@@ -337,8 +267,8 @@ def _no_grok_then_faster(
             what=f"share not grokked at {short} <= {no_grok_upto}",
         )
     x = [v for v in high for _ in grok.seeds]
-    y = [_rank_value(e, budget) for v in high for e in groked[v]]
-    trend = stats.decreasing_trend(x, y, rng=np.random.default_rng(0))
+    y = rank_censored([e for v in high for e in groked[v]], budget)
+    trend = decreasing_trend(x, y, rng=np.random.default_rng(0))
     parts[f"grok epoch decreases with {short}"] = decide_test(
         f"Spearman rho({short}, grok epoch)",
         trend,
@@ -346,11 +276,9 @@ def _no_grok_then_faster(
     )
     if high:
         slow, fast = min(high), max(high)
-        parts[f">= {speedup}x faster at {fast} than {slow}"] = _decide_ratio(
+        parts[f">= {speedup}x faster at {fast} than {slow}"] = decide_median_ratio(
             f"median grok epoch at {short} {slow} / at {short} {fast}",
-            groked[slow],
-            groked[fast],
-            budget,
+            median_ratio(groked[slow], groked[fast], budget),
             speedup,
             math.inf,
             f">= {speedup} ({RESOLUTION})",
@@ -364,7 +292,7 @@ def _no_grok_then_faster(
         _record_source(
             grok,
             f"median grok epoch, {short} {v}",
-            _censored_median(groked[v]),
+            censored_median(groked[v]),
             source.get(v, _ABSENT),
         )
     _sweep_figure(
@@ -411,7 +339,7 @@ def test_ch1_baseline_groks(grok):
         if m is None or m.memorised_epoch is None:
             at_overfit.append(None)
         else:
-            at_overfit.append(measure.norm_at(tr.eval_epoch, tr.val_acc, m.memorised_epoch))
+            at_overfit.append(value_at(tr.eval_epoch, tr.val_acc, m.memorised_epoch))
         final.append(None if m is None else float(tr.val_acc[-1]))
     parts["test at chance when train saturates"] = decide_all(
         "share with test < 10 % at the overfit epoch",
@@ -427,7 +355,7 @@ def test_ch1_baseline_groks(grok):
         labels=labels,
         details={"final_test": final},
     )
-    med_overfit, med_grok = _censored_median(overfit), _censored_median(groked)
+    med_overfit, med_grok = censored_median(overfit), censored_median(groked)
     if ch.source_numbers:
         for key, med in (("overfit", med_overfit), ("grok", med_grok)):
             src = SRC_BASELINE[key]
@@ -445,14 +373,14 @@ def test_ch1_baseline_groks(grok):
     )
     _record_source(grok, "median grok epoch", med_grok, SRC_BASELINE["grok"])
     _record_source(
-        grok, "median delay (grokked seeds)", _median_or_nan(delays), SRC_BASELINE["delay"]
+        grok, "median delay (grokked seeds)", median_of_observed(delays), SRC_BASELINE["delay"]
     )
     grok.record(
         "median test accuracy at the overfit epoch",
-        _median_or_nan(at_overfit),
+        median_of_observed(at_overfit),
         note=f"chance is 1/p = {1 / ch.setup.p:.3f}",
     )
-    grok.record("median final test accuracy", _median_or_nan(final))
+    grok.record("median final test accuracy", median_of_observed(final))
     if not ch.source_numbers:
         grok.record(
             "factor-2 check against the source",
@@ -501,14 +429,16 @@ def test_ch2_weight_norm_decays(grok):
     ch = grok.scale.ch
     runs = grok.runs([ch.setup.spec(seed) for seed in grok.seeds])
     labels = _labels(grok.seeds)
-    decays, peaks, groked, ok = [], [], [], []
+    decays, peaks, norm_peaks, at_grok, groked, ok = [], [], [], [], [], []
     for r in runs:
         m = _milestones(r)
         g = None if m is None else m.generalised_epoch
         groked.append(g)
-        peak = measure.norm_peak(r.trace.eval_epoch, r.trace.weight_norm)
+        peak = norm_peak(r.trace.eval_epoch, r.trace.weight_norm)
+        norm_peaks.append(peak)
         peaks.append(None if peak is None else peak.epoch)
-        d = None if g is None else measure.norm_decay(r.trace.eval_epoch, r.trace.weight_norm, g)
+        at_grok.append(None if g is None else value_at(r.trace.eval_epoch, r.trace.weight_norm, g))
+        d = None if g is None else norm_decay(r.trace.eval_epoch, r.trace.weight_norm, g)
         decays.append(d)
         if d is not None:
             ok.append(bool(d.peak_precedes and d.ratio < NORM_DROP))
@@ -522,15 +452,16 @@ def test_ch2_weight_norm_decays(grok):
             )
     grok.record(
         "median norm ratio (grokked seeds)",
-        _median_or_nan(ratios),
+        median_of_observed(ratios),
         note=f"the claim needs < {NORM_DROP}",
     )
     grok.figure(
         dynamics.weight_norm(
             [r.trace for r in runs],
             labels,
-            peaks,
+            norm_peaks,
             groked,
+            at_grok,
             title=f"CH2: weight norm, p = {ch.setup.p}",
         ),
         "norm",
@@ -573,7 +504,7 @@ def test_ch3_weight_decay_value(grok, wd):
     )
     grok.record(
         f"median overfit epoch at wd {wd}",
-        _median_or_nan(_epochs(runs, "memorised_epoch")),
+        median_of_observed(_epochs(runs, "memorised_epoch")),
         unit="epochs",
     )
     grok.conclude(result)
@@ -621,7 +552,7 @@ def test_ch4_width_value(grok, width):
     _record_source(
         grok,
         f"median overfit epoch at width {width}",
-        _median_or_nan(_epochs(runs, "memorised_epoch")),
+        median_of_observed(_epochs(runs, "memorised_epoch")),
         SRC_WIDTH_OVERFIT.get(width, _ABSENT),
     )
     grok.conclude(result)
@@ -653,30 +584,26 @@ def test_ch4_width_sweep(grok, over):
         )
     }
     x = [w for w in widths for _ in grok.seeds]
-    of = [_rank_value(e, budget) for w in widths for e in overfit[w]]
-    t_over = stats.decreasing_trend(x, of, rng=np.random.default_rng(0))
+    of = rank_censored([e for w in widths for e in overfit[w]], budget)
+    t_over = decreasing_trend(x, of, rng=np.random.default_rng(0))
     parts["overfit epoch falls with width"] = decide_test(
         "Spearman rho(width, overfit epoch)",
         t_over,
         tolerance="Spearman rho < 0, one-sided p < 0.05",
     )
-    parts["overfit(smallest) / overfit(largest) >= 3"] = _decide_ratio(
+    parts["overfit(smallest) / overfit(largest) >= 3"] = decide_median_ratio(
         f"median overfit epoch at width {widths[0]} / at {widths[-1]}",
-        overfit[widths[0]],
-        overfit[widths[-1]],
-        budget,
+        median_ratio(overfit[widths[0]], overfit[widths[-1]], budget),
         WIDTH_OVERFIT_RATIO,
         math.inf,
         f">= {WIDTH_OVERFIT_RATIO} ({RESOLUTION})",
     )
-    meds = {w: _censored_median(groked[w]) for w in widths}
+    meds = {w: censored_median(groked[w]) for w in widths}
     slow = max(widths, key=lambda w: meds[w])
     fast = min(widths, key=lambda w: meds[w])
-    parts["max / min median grok epoch <= 2"] = _decide_ratio(
+    parts["max / min median grok epoch <= 2"] = decide_median_ratio(
         f"median grok epoch, slowest (width {slow}) / fastest (width {fast})",
-        groked[slow],
-        groked[fast],
-        budget,
+        median_ratio(groked[slow], groked[fast], budget),
         0.0,
         WIDTH_GROK_RATIO,
         f"<= {WIDTH_GROK_RATIO} ({RESOLUTION})",
@@ -686,7 +613,7 @@ def test_ch4_width_sweep(grok, over):
         for w in widths
         for m in map(_milestones, by[w])
     ]
-    t_delay = stats.increasing_trend(x, delay, rng=np.random.default_rng(1))
+    t_delay = increasing_trend(x, delay, rng=np.random.default_rng(1))
     parts["delay increases with width"] = decide_test(
         "Spearman rho(width, delay)",
         t_delay,
@@ -694,11 +621,7 @@ def test_ch4_width_sweep(grok, over):
     )
     # Reported, not asserted: is the grok epoch different across widths at all (the source's
     # non-monotonic trend needs more seeds, it says)? Kruskal-Wallis over grokked seeds.
-    groups = [[e for e in groked[w] if e is not None] for w in widths]
-    groups = [g for g in groups if g]
-    kw_p = math.nan
-    if len(groups) >= 2 and len({e for g in groups for e in g}) > 1:
-        kw_p = float(sstats.kruskal(*groups).pvalue)
+    kw_p = kruskal_p([[e for e in groked[w] if e is not None] for w in widths])
     grok.record(
         "Kruskal-Wallis p, grok epoch across widths",
         kw_p,
@@ -717,7 +640,7 @@ def test_ch4_width_sweep(grok, over):
         _record_source(
             grok,
             f"median overfit epoch, width {w}",
-            _median_or_nan(overfit[w]),
+            median_of_observed(overfit[w]),
             SRC_WIDTH_OVERFIT.get(w, _ABSENT),
         )
         _record_source(
@@ -769,7 +692,7 @@ def test_ch5_operation_sweep(grok, over):
     runs, by = _sweep_runs(grok, "op", ops)
     budget = _budget(runs)
     groked = {op: _epochs(rs, "generalised_epoch") for op, rs in by.items()}
-    meds = {op: _censored_median(groked[op]) for op in ops}
+    meds = {op: censored_median(groked[op]) for op in ops}
     slow, fast = max(ops, key=lambda o: meds[o]), min(ops, key=lambda o: meds[o])
     parts = {
         "every op groks in every seed": _every_seed(
@@ -778,11 +701,9 @@ def test_ch5_operation_sweep(grok, over):
             groks=True,
             what="share grokked",
         ),
-        "max / min median grok epoch <= 1.5": _decide_ratio(
+        "max / min median grok epoch <= 1.5": decide_median_ratio(
             f"median grok epoch, slowest ({slow}) / fastest ({fast})",
-            groked[slow],
-            groked[fast],
-            budget,
+            median_ratio(groked[slow], groked[fast], budget),
             0.0,
             OP_GROK_RATIO,
             f"<= {OP_GROK_RATIO} ({RESOLUTION})",

@@ -11,25 +11,50 @@ this transformer; SY1 measures ours and reports it beside theirs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 
 import numpy as np
 import pytest
 
-from grokclaims.analysis import measure, stats
+from grokclaims.analysis.agreement import ccc_jackknife_ci
+from grokclaims.analysis.capacity import fit_capacity
+from grokclaims.analysis.censoring import rank_censored
+from grokclaims.analysis.ranks import (
+    decreasing_trend,
+    increasing_trend,
+    spearman_test,
+    wilcoxon_log_ratio,
+)
+from grokclaims.analysis.regression import calibration_f_test, nested_f_test, per_axis_trend
+from grokclaims.analysis.resample import capacity_interval, seed_bootstrap_interval
+from grokclaims.analysis.speed import (
+    holdout_fit,
+    holdout_median_error,
+    loglog_slope,
+    slope_difference,
+)
+from grokclaims.analysis.statistic import MIN_POINTS
 from grokclaims.figures import race as figures
 from grokclaims.plugin import session_scale
-from grokclaims.setups.capacity import measure_sweep
-from grokclaims.setups.race import measure_cell, onset_vs_crossing
-from grokclaims.verdicts.rules import (
+from grokclaims.setups.capacity_data import measure_sweep
+from grokclaims.setups.race_data import (
+    crossing_interval,
+    crossing_of,
+    measure_cell,
+    onset_comparison,
+    onset_interval,
+)
+from grokclaims.verdicts import (
     ClaimResult,
-    Verdict,
     decide_all,
     decide_conjunction,
     decide_interval,
     decide_point,
+    decide_small_difference,
     decide_test,
+    decide_unmeasurable,
     with_headline,
 )
 
@@ -90,55 +115,32 @@ def reference(grok):
     return race_data(grok, [cell], shuffled_on=(cell,) if sy.shuffled else ())[0]
 
 
-def not_measurable(name: str, tolerance: str, reason: str, **details) -> ClaimResult:
-    return ClaimResult(
-        name,
-        math.nan,
-        None,
-        None,
-        tolerance,
-        Verdict.INCONCLUSIVE,
-        f"inconclusive: {reason}",
-        details,
-    )
-
-
-def censored(t, budget):
-    """Epochs to a threshold with 'never within the budget' ranked after every reached one."""
-    return np.where(np.isfinite(t), t, budget + 1)
-
-
-def ols(x, y):
-    slope, intercept = np.polyfit(x, y, 1)
-    return float(slope), float(intercept)
-
-
-def race_record(grok, data, cmp) -> None:
+def race_record(grok, data, cmp, boot) -> None:
+    """Records a cell's onset, its P× with P×'s own bootstrap interval, and the log ratio with
+    ``boot``, its interval."""
     grok.record("empirical onset", cmp.onset, unit="parameters")
     grok.record("predicted onset P×", cmp.p_cross, unit="parameters")
-    c = measure.predicted_onset(
-        data.P, data.t_mem, data.t_gen, rng=rng("P×"), not_reached=float(data.cell.max_epochs)
-    )
+    c, ci = crossing_of(data), crossing_interval(data, rng=rng("P×"))
     grok.record(
         "P× (bootstrap over seeds)",
         c.p_cross,
-        c.interval,
+        ci.interval,
         unit="parameters",
-        note=f"{c.boot_fraction:.0%} of bootstrap samples had a crossing; all "
+        note=f"{ci.fraction:.0%} of bootstrap samples had a crossing; all "
         f"crossings: {[round(x) for x in c.crossings]}",
     )
-    grok.record("log10(onset / P×)", cmp.log_ratio, cmp.interval)
+    grok.record("log10(onset / P×)", cmp.log_ratio, boot.interval)
     grok.record("dataset complexity K", data.cell.complexity, unit="bits")
 
 
-def decide_race(data, cmp, name: str) -> ClaimResult:
+def decide_race(data, cmp, boot, name: str) -> ClaimResult:
     """SY6's assertion on one cell: |log10(onset / P×)| <= 0.3, by its bootstrap interval."""
     tol = "|log10(onset / P×)| ≤ 0.3 (95 % bootstrap over seeds)"
     details = {
         "onset": cmp.onset,
         "p_cross": cmp.p_cross,
         "crossings": cmp.crossings,
-        "boot_fraction": cmp.boot_fraction,
+        "boot_fraction": boot.fraction,
         "P": data.P.tolist(),
     }
     if cmp.log_ratio is None:
@@ -147,8 +149,8 @@ def decide_race(data, cmp, name: str) -> ClaimResult:
             if cmp.onset is None
             else "T_mem and T_gen do not cross on this grid"
         )
-        return not_measurable(name, tol, why, **details)
-    return decide_interval(name, cmp.log_ratio, cmp.interval, -0.3, 0.3, tol, details=details)
+        return decide_unmeasurable(name, tol, why, **details)
+    return decide_interval(name, cmp.log_ratio, boot.interval, -0.3, 0.3, tol, details=details)
 
 
 # -- SY1, SY2: capacity ----------------------------------------------------------------------
@@ -167,15 +169,16 @@ def test_sy1_memorised_bits_grow_linearly_with_parameters(grok):
     sweep = grok.scale.sy.capacity
     runs = {r.run_id: r for r in grok.runs(sweep.specs(grok.seeds))}
     cap = measure_sweep(sweep, grok.seeds, runs)
-    fit = measure.fit_capacity(cap.P, cap.bits, rng=rng("SY1"))
+    fit = fit_capacity(cap.P, cap.bits)
+    ci = capacity_interval(cap.P, cap.bits, rng=rng("SY1"))
     K = sweep.complexity(sweep.n_saturate)
     grok.record(
         "capacity C",
         fit.slope,
-        fit.interval,
+        ci.interval,
         unit="bits/parameter",
         source_value=C_PAPER,
-        note=f"bootstrap over {fit.resampled}",
+        note=f"bootstrap over {ci.resampled}",
     )
     grok.record("R² of bits on P", fit.r_squared)
     grok.record(
@@ -198,11 +201,11 @@ def test_sy1_memorised_bits_grow_linearly_with_parameters(grok):
     parts = {
         "R² ≥ 0.9": decide_point("R²", fit.r_squared, 0.9, 1.0, "R² ≥ 0.9"),
         "C in [1, 4]": decide_interval(
-            "C", fit.slope, fit.interval, 1.0, 4.0, "C in [1, 4] bits/parameter"
+            "C", fit.slope, ci.interval, 1.0, 4.0, "C in [1, 4] bits/parameter"
         ),
     }
     if not cap.saturated.all():
-        parts["saturated"] = not_measurable(
+        parts["saturated"] = decide_unmeasurable(
             "saturated runs",
             "every run saturated",
             f"{int((~cap.saturated).sum())} of {cap.saturated.size} runs still gained bits "
@@ -214,7 +217,7 @@ def test_sy1_memorised_bits_grow_linearly_with_parameters(grok):
             result,
             "C (bits/parameter)",
             fit.slope,
-            fit.interval,
+            ci.interval,
             "linear fit R² ≥ 0.9 and C in [1, 4] bits/parameter",
         )
     )
@@ -291,8 +294,8 @@ def test_sy3_larger_models_memorise_faster(grok):
     budget = data.cell.max_epochs
     sufficient = data.cell.complexity < C_PAPER * data.P
     P = np.repeat(data.P[sufficient][:, None], len(grok.seeds), axis=1)
-    T = censored(data.t_mem[sufficient], budget)
-    test = stats.decreasing_trend(P.ravel(), T.ravel(), rng=rng("SY3"))
+    T = rank_censored(data.t_mem[sufficient], budget)
+    test = decreasing_trend(P.ravel(), T.ravel(), rng=rng("SY3"))
     grok.record(
         "Spearman ρ(P, T_mem)",
         test.statistic,
@@ -338,7 +341,7 @@ def test_sy4_three_regimes(grok):
     for name, m in medians.items():
         grok.record(f"median P, {name}", m, note=f"{int((regime == name).sum())} runs")
     missing = [name for name, m in medians.items() if m is None]
-    test = stats.increasing_trend(rank.ravel(), P.ravel(), rng=rng("SY4"))
+    test = increasing_trend(rank.ravel(), P.ravel(), rng=rng("SY4"))
     grok.figure(figures.regimes(data, title="SY4: regime of each run against P"))
     parts = {
         "ordered": decide_test(
@@ -346,7 +349,7 @@ def test_sy4_three_regimes(grok):
         )
     }
     if missing:
-        parts["observed"] = not_measurable(
+        parts["observed"] = decide_unmeasurable(
             "regimes observed",
             "all three regimes",
             f"not observed on this grid: {', '.join(missing)}",
@@ -417,18 +420,10 @@ def test_sy6_onset_at_the_crossing(grok, central):
     these timescales intersect (abstract)."""
     sy = grok.scale.sy
     data = race_data(grok, [central], shuffled_on=(central,) if sy.shuffled else ())[0]
-    cmp = onset_vs_crossing(data, rng=rng(f"SY6-{central.p}"))
-    race_record(grok, data, cmp)
+    cmp, boot = onset_comparison(data), onset_interval(data, rng=rng(f"SY6-{central.p}"))
+    race_record(grok, data, cmp, boot)
     grok.figure(figures.race(data, cmp, title=f"SY6: the race at p = {central.p}"))
-    grok.conclude(decide_race(data, cmp, "log10(onset / P×)"))
-
-
-def cell_table(cells, datas, rng_):
-    rows = []
-    for cell, data in zip(cells, datas):
-        cmp = onset_vs_crossing(data, rng=rng_, n_boot=0)
-        rows.append((cell, cmp.p_cross, cmp.onset))
-    return rows
+    grok.conclude(decide_race(data, cmp, boot, "log10(onset / P×)"))
 
 
 def hyper_parameters(cells) -> np.ndarray:
@@ -461,9 +456,9 @@ def test_sy7_crossing_predicts_onset_across_cells(grok):
     sy = grok.scale.sy
     cells = sy.cells()
     datas = race_data(grok, cells, shuffled_on=sy.central if sy.shuffled else ())
-    rows = cell_table(cells, datas, rng("SY7"))
-    px = np.array([np.nan if r[1] is None else r[1] for r in rows])
-    onset = np.array([np.nan if r[2] is None else r[2] for r in rows])
+    cmps = [onset_comparison(data) for data in datas]
+    px = np.array([np.nan if c.p_cross is None else c.p_cross for c in cmps])
+    onset = np.array([np.nan if c.onset is None else c.onset for c in cmps])
     labels = [f"{c.label} p={c.p}" for c in cells]
     for lab, x, o in zip(labels, px, onset):
         grok.record(
@@ -472,9 +467,9 @@ def test_sy7_crossing_predicts_onset_across_cells(grok):
     ok = np.isfinite(px) & np.isfinite(onset)
     grok.figure(figures.agreement(px, onset, labels, title="SY7: onset against P× per cell"))
     tol = "Spearman ρ(log P×, log onset) > 0, permutation p < 0.05; Lin's CCC lower bound > 0"
-    if ok.sum() < stats.MIN_POINTS:
+    if ok.sum() < MIN_POINTS:
         grok.conclude(
-            not_measurable(
+            decide_unmeasurable(
                 "Spearman ρ(log P×, log onset)",
                 tol,
                 f"only {int(ok.sum())} of {len(cells)} cells have both an onset and a crossing",
@@ -483,12 +478,12 @@ def test_sy7_crossing_predicts_onset_across_cells(grok):
         )
         return
     lx, lo = np.log10(px[ok]), np.log10(onset[ok])
-    rho = stats.spearman_test(lx, lo, alternative="greater", rng=rng("SY7"))
-    ccc = stats.ccc_jackknife_ci(lx, lo)
-    calib = stats.calibration_f_test(lx, lo)
-    wil = stats.wilcoxon_log_ratio(onset[ok], px[ok])
+    rho = spearman_test(lx, lo, alternative="greater", rng=rng("SY7"))
+    ccc = ccc_jackknife_ci(lx, lo)
+    calib = calibration_f_test(lx, lo)
+    wil = wilcoxon_log_ratio(onset[ok], px[ok])
     H = hyper_parameters([c for c, k in zip(cells, ok) if k])
-    nested = stats.nested_f_test(H, np.column_stack([H, lx]), lo)
+    nested = nested_f_test(H, np.column_stack([H, lx]), lo)
     grok.record(
         "Spearman ρ(log P×, log onset)",
         rho.statistic,
@@ -509,7 +504,7 @@ def test_sy7_crossing_predicts_onset_across_cells(grok):
         "Spearman": decide_test("Spearman ρ", rho, tolerance="ρ > 0, one-sided p < 0.05"),
         "CCC": decide_interval("Lin's CCC", ccc.value, ccc.interval, 1e-12, 1.0, "lower bound > 0")
         if ccc.interval is not None
-        else not_measurable("Lin's CCC", "lower bound > 0", "no interval for the CCC"),
+        else decide_unmeasurable("Lin's CCC", "lower bound > 0", "no interval for the CCC"),
     }
     result = decide_conjunction("SY7", parts)
     grok.conclude(
@@ -545,7 +540,7 @@ def test_sy8_memorisation_speed_predicted_out_of_sample(grok):
     n_fit = max(2, math.ceil(usable.size / 2))
     if usable.size - n_fit < 1:
         grok.conclude(
-            not_measurable(
+            decide_unmeasurable(
                 "median |log10 error|",
                 tol,
                 f"only {usable.size} widths memorise within the budget; "
@@ -555,28 +550,11 @@ def test_sy8_memorisation_speed_predicted_out_of_sample(grok):
         return
     fit_rows, test_rows = usable[:n_fit], usable[n_fit:]
     logt = np.log10(data.t_mem)
-
-    def median_error(cols) -> float:
-        xf = np.repeat(x_all[fit_rows][:, None], len(cols), 1)
-        yf = logt[np.ix_(fit_rows, cols)]
-        okf = np.isfinite(yf)
-        if np.unique(xf[okf]).size < 2:
-            return math.nan
-        b, a = ols(xf[okf], yf[okf])
-        yt = logt[np.ix_(test_rows, cols)]
-        pred = a + b * x_all[test_rows][:, None]
-        err = np.abs(pred - yt)[np.isfinite(yt)]
-        return float(np.median(err)) if err.size else math.nan
-
+    error = functools.partial(holdout_median_error, x_all, logt, fit_rows, test_rows)
     seeds = np.arange(len(grok.seeds))
-    estimate = median_error(seeds)
-    r = rng("SY8")
-    boot = np.array([median_error(r.integers(0, seeds.size, seeds.size)) for _ in range(2000)])
-    boot = boot[np.isfinite(boot)]
-    interval = tuple(np.percentile(boot, [2.5, 97.5])) if boot.size >= 2 else None
-    xf = np.repeat(x_all[fit_rows][:, None], seeds.size, 1)
-    okf = np.isfinite(logt[fit_rows])
-    b, a = ols(xf[okf], logt[fit_rows][okf])
+    estimate = error(seeds)
+    interval = seed_bootstrap_interval(error, seeds.size, rng=rng("SY8"))
+    b, a = holdout_fit(x_all, logt, fit_rows, seeds)
     grok.record(
         "fit: log10 T_mem = a + b·log10(K / C·P)",
         b,
@@ -611,28 +589,20 @@ def test_sy9_random_labels_are_a_faithful_proxy(grok):
     tol = "|slope difference| ≤ 0.25, or its 95 % CI contains 0"
     if data.t_shuffled is None:
         grok.conclude(
-            not_measurable("slope difference", tol, "this scale trains no shuffled-label control")
+            decide_unmeasurable(
+                "slope difference", tol, "this scale trains no shuffled-label control"
+            )
         )
         return
     logP = np.log10(data.P)
-
-    def slope(t, cols) -> float:
-        y = np.log10(t[:, cols])
-        x = np.repeat(logP[:, None], len(cols), 1)
-        ok = np.isfinite(y)
-        return ols(x[ok], y[ok])[0] if np.unique(x[ok]).size >= 2 else math.nan
-
     cols = np.arange(len(grok.seeds))
-    s_rand, s_shuf = slope(data.t_mem, cols), slope(data.t_shuffled, cols)
+    s_rand, s_shuf = loglog_slope(logP, data.t_mem, cols), loglog_slope(logP, data.t_shuffled, cols)
     diff = s_shuf - s_rand
-    r = rng("SY9")
-    boot = []
-    for _ in range(2000):
-        c = r.integers(0, cols.size, cols.size)
-        boot.append(slope(data.t_shuffled, c) - slope(data.t_mem, c))
-    boot = np.array(boot)
-    boot = boot[np.isfinite(boot)]
-    interval = tuple(np.percentile(boot, [2.5, 97.5])) if boot.size >= 2 else None
+    interval = seed_bootstrap_interval(
+        functools.partial(slope_difference, logP, data.t_shuffled, data.t_mem),
+        cols.size,
+        rng=rng("SY9"),
+    )
     grok.record("slope of log T_mem on log P, random targets", s_rand)
     grok.record("slope of log T_mem on log P, shuffled labels", s_shuf)
     grok.record("difference (shuffled - random)", diff, interval)
@@ -644,27 +614,10 @@ def test_sy9_random_labels_are_a_faithful_proxy(grok):
         )
     )
     if not math.isfinite(diff):
-        grok.conclude(not_measurable("slope difference", tol, "fewer than 2 widths memorise"))
+        grok.conclude(decide_unmeasurable("slope difference", tol, "fewer than 2 widths memorise"))
         return
-    contains_zero = interval is not None and interval[0] <= 0 <= interval[1]
-    if abs(diff) <= 0.25 or contains_zero:
-        verdict = Verdict.SUPPORTED
-        rule = (
-            "supported: |difference| ≤ 0.25"
-            if abs(diff) <= 0.25
-            else "supported: the interval contains 0"
-        )
-    elif interval is None:
-        verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: no interval for the difference"
-    else:
-        verdict, rule = (
-            Verdict.REFUTED,
-            ("refuted: |difference| > 0.25 and the interval excludes 0"),
-        )
     grok.conclude(
-        ClaimResult(
-            "slope difference (shuffled - random)", diff, interval, None, tol, verdict, rule
-        )
+        decide_small_difference("slope difference (shuffled - random)", diff, interval, 0.25, tol)
     )
 
 
@@ -678,10 +631,10 @@ def test_sy10_onset_at_the_crossing_per_cell(grok, swept):
     axis, value = swept
     cell = grok.scale.sy.cell(axis, value)
     data = race_data(grok, [cell])[0]
-    cmp = onset_vs_crossing(data, rng=rng(f"SY10-{axis}-{value}"))
-    race_record(grok, data, cmp)
+    cmp, boot = onset_comparison(data), onset_interval(data, rng=rng(f"SY10-{axis}-{value}"))
+    race_record(grok, data, cmp, boot)
     grok.figure(figures.race(data, cmp, title=f"SY10: the race at {axis} = {value}"))
-    grok.conclude(decide_race(data, cmp, f"log10(onset / P×) at {axis} = {value}"))
+    grok.conclude(decide_race(data, cmp, boot, f"log10(onset / P×) at {axis} = {value}"))
 
 
 def axis_value(cell, axis: str) -> float | None:
@@ -702,9 +655,7 @@ def test_sy10_no_trend_along_any_axis(grok):
     base = sy.central[0]
     cells = [base] + [sy.cell(a, v) for a, v in sy.swept()]
     datas = race_data(grok, cells, shuffled_on=(base,) if sy.shuffled else ())
-    ratios = {}
-    for cell, data in zip(cells, datas):
-        ratios[cell] = onset_vs_crossing(data, rng=rng("SY10"), n_boot=0).log_ratio
+    ratios = {cell: onset_comparison(data).log_ratio for cell, data in zip(cells, datas)}
     xs, ys, per_cell = {}, {}, {}
     for axis, values in sy.suites.items():
         members = [base] + [sy.cell(axis, v) for v in values if v != getattr(base, axis)]
@@ -716,7 +667,7 @@ def test_sy10_no_trend_along_any_axis(grok):
             per_cell[f"{axis}={getattr(c, axis)}"] = y
     for name, y in per_cell.items():
         grok.record(f"log10(onset / P×), {name}", y)
-    trends = stats.per_axis_trend(xs, ys) if xs else ()
+    trends = per_axis_trend(xs, ys) if xs else ()
     for t in trends:
         grok.record(
             f"slope along {t.axis}",
@@ -728,7 +679,7 @@ def test_sy10_no_trend_along_any_axis(grok):
     tested = [t for t in trends if math.isfinite(t.p_holm)]
     if not tested:
         grok.conclude(
-            not_measurable(
+            decide_unmeasurable(
                 "smallest Holm p of an axis trend",
                 tol,
                 "no axis has 3 cells with an onset and a crossing",

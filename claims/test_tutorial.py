@@ -16,10 +16,15 @@ import math
 import numpy as np
 import pytest
 
-from grokclaims.analysis import measure, stats
+from grokclaims.analysis.censoring import median_of_observed
+from grokclaims.analysis.fourier import fourier_concentration, fourier_power_share
+from grokclaims.analysis.milestones import TUTORIAL_TEST_ACC, Milestones, tutorial_milestones
+from grokclaims.analysis.ranks import increasing_trend
+from grokclaims.analysis.traces import best_up_to, rate_of_change, value_at
+from grokclaims.analysis.transition import transition
 from grokclaims.figures import dynamics
 from grokclaims.plugin import session_scale
-from grokclaims.verdicts.rules import (
+from grokclaims.verdicts import (
     decide_all,
     decide_conjunction,
     decide_fraction,
@@ -54,11 +59,11 @@ def pytest_generate_tests(metafunc):
 # --------------------------------------------------------------------------- helpers
 
 
-def _milestones(run) -> measure.Milestones | None:
+def _milestones(run) -> Milestones | None:
     if run.status != "completed":
         return None
     tr = run.trace
-    return measure.tutorial_milestones(tr.eval_epoch, tr.train_acc, tr.val_acc)
+    return tutorial_milestones(tr.eval_epoch, tr.train_acc, tr.val_acc)
 
 
 def _labels(seeds) -> list[str]:
@@ -90,7 +95,7 @@ def _acc_at(run, epoch: int) -> float | None:
     rule before ``epoch`` had generalised and keeps its last value)."""
     if run.status != "completed":
         return None
-    return measure.norm_at(run.trace.eval_epoch, run.trace.val_acc, epoch)
+    return value_at(run.trace.eval_epoch, run.trace.val_acc, epoch)
 
 
 def _source_value(grok, wd):
@@ -142,11 +147,9 @@ def test_br5_needs_weight_decay(grok):
             flags.append(None)
             best.append(None)
             continue
-        tr = r.trace
-        within = tr.eval_epoch <= budget
-        peak = float(np.max(tr.val_acc[within]))
+        peak = best_up_to(r.trace.eval_epoch, r.trace.val_acc, budget)
         best.append(peak)
-        flags.append(not peak > measure.TUTORIAL_TEST_ACC)
+        flags.append(not peak > TUTORIAL_TEST_ACC)
     mem = [None if m is None else m.memorised_epoch for m in map(_milestones, nowd)]
     result = decide_all(
         "share of wd-0 seeds that stay <= 90 % test",
@@ -210,7 +213,7 @@ def test_br1_weight_decay_sweep(grok, over):
     }
     x = [wd for wd in wds for _ in grok.seeds]
     y = [np.nan if a is None else a for wd in wds for a in acc[wd]]
-    trend = stats.increasing_trend(x, y, rng=np.random.default_rng(0))
+    trend = increasing_trend(x, y, rng=np.random.default_rng(0))
     top = max(wds)
     ok = [a for a in acc[top] if a is not None]
     parts = {
@@ -245,6 +248,7 @@ def test_br1_weight_decay_sweep(grok, over):
         dynamics.values_at_budget(
             wds,
             [[a for a in acc[wd] if a is not None] for wd in wds],
+            [median_of_observed(acc[wd]) for wd in wds],
             xlabel="weight decay",
             ylabel=f"test accuracy at epoch {br.budget}",
             source=SRC_WD_ACC if br.source_numbers else None,
@@ -395,7 +399,7 @@ def test_br3_sharp_transition(grok):
     windows, ok, shares = [], [], []
     for lab, r in zip(labels, runs):
         m = _milestones(r)
-        t = None if m is None else measure.transition(r.trace.eval_epoch, r.trace.val_acc)
+        t = None if m is None else transition(r.trace.eval_epoch, r.trace.val_acc)
         windows.append(None if t is None else (t.start_epoch, t.end_epoch))
         if m is None or t is None or m.delay is None:
             grok.record(
@@ -426,6 +430,7 @@ def test_br3_sharp_transition(grok):
         dynamics.accuracy_derivative(
             [r.trace for r in runs],
             labels,
+            [rate_of_change(r.trace.eval_epoch, r.trace.val_acc) for r in runs],
             windows,
             title=f"BR3: test accuracy and its derivative, p = {br.setup.p} (shaded: 10 % → 90 %)",
         ),
@@ -466,7 +471,7 @@ def test_br4_fourier_embedding(grok):
             after.append(None)
             before.append(None)
             continue
-        c0, c1 = measure.fourier_concentration(e0, p), measure.fourier_concentration(e1, p)
+        c0, c1 = fourier_concentration(e0, p), fourier_concentration(e1, p)
         before.append(c0)
         after.append(c1)
         used.append(lab)
@@ -494,7 +499,11 @@ def test_br4_fourier_embedding(grok):
     }
     grok.figure(
         dynamics.fourier_spectra(
-            init, final, labels, p, title=f"BR4: Fourier power of the token embedding over Z_{p}"
+            [None if e is None else fourier_power_share(e, p) for e in init],
+            [None if e is None else fourier_power_share(e, p) for e in final],
+            labels,
+            p,
+            title=f"BR4: Fourier power of the token embedding over Z_{p}",
         ),
         "fourier",
     )

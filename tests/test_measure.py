@@ -1,4 +1,5 @@
-"""Exact values and properties of the measurements in ``grokclaims.analysis.measure``.
+"""Exact values and properties of the measurements of ``grokclaims.analysis`` (traces,
+milestones, norms, transition, crossing, capacity, Fourier) and of their bootstrap intervals.
 
 Hand-computable inputs first (each expected number is worked out in a comment), then
 Hypothesis properties of crossings and onsets, then a small coverage simulation of the
@@ -14,7 +15,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grokclaims.analysis import measure as m
+from grokclaims.analysis import (
+    capacity,
+    crossing,
+    fourier,
+    milestones,
+    norms,
+    resample,
+    speed,
+    traces,
+    transition,
+)
 
 PROPERTY = settings(max_examples=60, deadline=None)
 
@@ -25,47 +36,47 @@ PROPERTY = settings(max_examples=60, deadline=None)
 def test_first_epoch_reaching_honours_cadence_and_inclusive_threshold():
     epochs = np.array([0, 50, 100, 150, 200])
     acc = np.array([0.0, 0.5, 0.99, 1.0, 1.0])
-    assert m.first_epoch_reaching(epochs, acc, 0.99) == 100  # >= is inclusive
-    assert m.first_epoch_reaching(epochs, acc, 0.99, strict=True) == 150
-    assert m.first_epoch_reaching(epochs, acc, 0.0) == 0  # the before-training entry counts
-    assert m.first_epoch_reaching(epochs, acc, 1.01) is None
-    assert m.first_epoch_reaching(epochs, [np.nan, 1, np.nan, 0, 0], 0.5) == 50
+    assert traces.first_epoch_reaching(epochs, acc, 0.99) == 100  # >= is inclusive
+    assert traces.first_epoch_reaching(epochs, acc, 0.99, strict=True) == 150
+    assert traces.first_epoch_reaching(epochs, acc, 0.0) == 0  # the before-training entry counts
+    assert traces.first_epoch_reaching(epochs, acc, 1.01) is None
+    assert traces.first_epoch_reaching(epochs, [np.nan, 1, np.nan, 0, 0], 0.5) == 50
 
 
 def test_first_epoch_reaching_rejects_bad_traces():
     with pytest.raises(ValueError, match="shape of epochs"):
-        m.first_epoch_reaching([1, 2, 3], [0.1, 0.2], 0.5)
+        traces.first_epoch_reaching([1, 2, 3], [0.1, 0.2], 0.5)
     with pytest.raises(ValueError, match="increasing"):
-        m.first_epoch_reaching([1, 3, 2], [0.1, 0.2, 0.3], 0.5)
+        traces.first_epoch_reaching([1, 3, 2], [0.1, 0.2, 0.3], 0.5)
     with pytest.raises(ValueError, match="whole"):
-        m.first_epoch_reaching([1.5, 2.0], [0.1, 0.2], 0.5)
+        traces.first_epoch_reaching([1.5, 2.0], [0.1, 0.2], 0.5)
 
 
 def test_t_mem_and_t_gen_use_the_99_percent_bar():
     epochs = np.arange(1, 6)
-    assert m.t_mem(epochs, [0.2, 0.98, 0.989, 0.99, 1.0]) == 4
-    assert m.t_gen(epochs, [0.2, 0.98, 0.985, 0.991, 1.0]) == 4
+    assert milestones.t_mem(epochs, [0.2, 0.98, 0.989, 0.99, 1.0]) == 4
+    assert milestones.t_gen(epochs, [0.2, 0.98, 0.985, 0.991, 1.0]) == 4
 
 
 def test_delay_when_both_thresholds_are_reached():
     epochs = np.arange(1, 11)
     train = np.r_[0.5, 0.9, 0.995, np.ones(7)]  # train >= 99 % first at epoch 3
     val = np.r_[np.full(6, 0.1), 0.98, 0.99, 1.0, 1.0]  # val >= 98 % first at epoch 7
-    d = m.grokking_delay(epochs, train, epochs, val, epochs_trained=10)
-    assert d == m.Delay(value=4.0, train_epoch=3, val_epoch=7, generalised=True)
+    d = milestones.grokking_delay(epochs, train, epochs, val, epochs_trained=10)
+    assert d == milestones.Delay(value=4.0, train_epoch=3, val_epoch=7, generalised=True)
     assert not d.censored
 
 
 def test_delay_is_clamped_at_zero_when_validation_comes_first():
     epochs = np.arange(1, 6)
-    d = m.grokking_delay(epochs, [0, 0, 0, 0.99, 1], epochs, [0, 0.98, 1, 1, 1], 5)
+    d = milestones.grokking_delay(epochs, [0, 0, 0, 0.99, 1], epochs, [0, 0.98, 1, 1, 1], 5)
     assert d.value == 0.0 and d.train_epoch == 4 and d.val_epoch == 2
 
 
 def test_delay_when_validation_never_gets_there():
     epochs = np.arange(1, 21)
     train = np.r_[0.5, 0.995, np.ones(18)]
-    d = m.grokking_delay(epochs, train, epochs, np.full(20, 0.3), epochs_trained=500)
+    d = milestones.grokking_delay(epochs, train, epochs, np.full(20, 0.3), epochs_trained=500)
     assert d.value == 498.0  # epochs trained - train epoch = 500 - 2
     assert d.censored and not d.generalised and d.val_epoch is None
 
@@ -74,21 +85,21 @@ def test_delay_when_train_never_gets_there():
     epochs = np.arange(1, 6)
     low = np.full(5, 0.5)
     # val reached, train not: the unseen train epoch is after val, so the clamp gives 0
-    d = m.grokking_delay(epochs, low, epochs, [0, 0, 0.99, 1, 1], 5)
+    d = milestones.grokking_delay(epochs, low, epochs, [0, 0, 0.99, 1, 1], 5)
     assert d.value == 0.0 and d.generalised and d.train_epoch is None
     # neither: no delay is defined
-    d = m.grokking_delay(epochs, low, epochs, low, 5)
+    d = milestones.grokking_delay(epochs, low, epochs, low, 5)
     assert math.isnan(d.value) and not d.generalised and not d.censored
     with pytest.raises(ValueError, match="epochs_trained"):
-        m.grokking_delay(epochs, low, epochs, low, 4)
+        milestones.grokking_delay(epochs, low, epochs, low, 4)
 
 
 def test_chopra_milestones_on_the_50_epoch_grid():
     epochs = np.arange(0, 501, 50)
     train = np.r_[0.0, 0.5, 0.9, 0.98, 0.99, np.ones(6)]  # >= 99 % at index 4 -> epoch 200
     test = np.r_[np.full(8, 0.01), 0.95, 1.0, 1.0]  # >= 95 % at index 8 -> epoch 400
-    ms = m.chopra_milestones(epochs, train, test)
-    assert ms == m.Milestones(200, 400)
+    ms = milestones.chopra_milestones(epochs, train, test)
+    assert ms == milestones.Milestones(200, 400)
     assert ms.delay == 200 and ms.grokked
 
 
@@ -96,31 +107,31 @@ def test_tutorial_milestones_are_strict():
     epochs = np.arange(1, 7)
     train = [0.5, 0.99, 0.991, 1, 1, 1]  # exactly 0.99 does not exceed 99 %
     test = [0.1, 0.1, 0.9, 0.9, 0.95, 1]  # exactly 0.90 does not exceed 90 %
-    ms = m.tutorial_milestones(epochs, train, test)
+    ms = milestones.tutorial_milestones(epochs, train, test)
     assert (ms.memorised_epoch, ms.generalised_epoch, ms.delay) == (3, 5, 2)
-    assert m.tutorial_milestones(epochs, train, np.zeros(6)).delay is None
+    assert milestones.tutorial_milestones(epochs, train, np.zeros(6)).delay is None
 
 
 def test_norm_peak_and_decay():
     epochs = np.arange(0, 401, 50)
     norm = np.array([10, 20, 40, 38, 30, 25, 20, 20, 20], dtype=float)
-    assert m.norm_peak(epochs, norm) == m.NormPeak(100, 40.0)
-    assert m.norm_at(epochs, norm, 250) == 25.0
-    assert m.norm_at(epochs, norm, 260) == 25.0  # last logged value at or before 260
-    decay = m.norm_decay(epochs, norm, 300)
+    assert norms.norm_peak(epochs, norm) == norms.NormPeak(100, 40.0)
+    assert traces.value_at(epochs, norm, 250) == 25.0
+    assert traces.value_at(epochs, norm, 260) == 25.0  # last logged value at or before 260
+    decay = norms.norm_decay(epochs, norm, 300)
     assert decay.peak_precedes and decay.ratio == pytest.approx(0.5)
-    assert not m.norm_decay(epochs, norm, 100).peak_precedes
-    assert m.norm_peak(epochs, np.full(9, np.nan)) is None
+    assert not norms.norm_decay(epochs, norm, 100).peak_precedes
+    assert norms.norm_peak(epochs, np.full(9, np.nan)) is None
 
 
 def test_transition_width_uses_the_final_rise():
     epochs = np.arange(0, 100, 10)
     # a false start (0.3 at epoch 20) falls back to 0.05 at epoch 40; the final rise is 40 -> 70
     acc = np.array([0.01, 0.02, 0.3, 0.08, 0.05, 0.2, 0.6, 0.9, 1.0, 1.0])
-    assert m.transition(epochs, acc) == m.Transition(40, 70)
-    assert m.transition_width(epochs, acc) == 30
-    assert m.transition_width(epochs, np.full(10, 0.5)) is None  # never reaches 90 %
-    assert m.transition_width(epochs, np.r_[0.5, 0.95, np.ones(8)]) is None  # start unseen
+    assert transition.transition(epochs, acc) == transition.Transition(40, 70)
+    assert transition.transition_width(epochs, acc) == 30
+    assert transition.transition_width(epochs, np.full(10, 0.5)) is None  # never reaches 90 %
+    assert transition.transition_width(epochs, np.r_[0.5, 0.95, np.ones(8)]) is None  # start unseen
 
 
 # --------------------------------------------------------------------------- onsets
@@ -136,14 +147,16 @@ def test_empirical_onset_by_hand():
         [np.nan, np.nan],  # 500: no usable seed, left out
     ]
     # last zero-delay P is 200; the smallest usable P above it is 300
-    assert m.empirical_onset(P, delays) == 300.0
+    assert crossing.empirical_onset(P, delays) == 300.0
 
 
 def test_empirical_onset_undefined_cases():
-    assert m.empirical_onset([1, 2, 3], [[1], [2], [3]]) is None  # no zero-delay P
-    assert m.empirical_onset([1, 2, 3], [[1], [0], [0]]) is None  # nothing above the last zero
+    assert crossing.empirical_onset([1, 2, 3], [[1], [2], [3]]) is None  # no zero-delay P
+    assert (
+        crossing.empirical_onset([1, 2, 3], [[1], [0], [0]]) is None
+    )  # nothing above the last zero
     with pytest.raises(ValueError, match="delays"):
-        m.empirical_onset([1, 2, 3], np.zeros((2, 4)))
+        crossing.empirical_onset([1, 2, 3], np.zeros((2, 4)))
 
 
 @st.composite
@@ -164,7 +177,7 @@ def _onset_grid(draw):
 @given(grid=_onset_grid(), data=st.data())
 def test_onset_does_not_move_when_zero_delay_points_are_added_below_it(grid, data):
     P, delays = grid
-    onset = m.empirical_onset(P, delays)
+    onset = crossing.empirical_onset(P, delays)
     if onset is None:
         return
     free = sorted(set(range(1, int(onset))) - set(P.astype(int).tolist()))
@@ -172,7 +185,7 @@ def test_onset_does_not_move_when_zero_delay_points_are_added_below_it(grid, dat
     rows = np.zeros((len(new), 3))
     rows[:, 1:] = data.draw(st.sampled_from([0.0, 50.0, np.nan]))  # min stays 0
     P2, d2 = np.r_[P, new], np.vstack([delays, rows])
-    assert m.empirical_onset(P2, d2) == onset
+    assert crossing.empirical_onset(P2, d2) == onset
 
 
 def test_crossing_of_two_straight_lines_in_log_log_space():
@@ -180,7 +193,7 @@ def test_crossing_of_two_straight_lines_in_log_log_space():
     t_mem = 1e6 / P  # slope -1 in log-log
     t_gen = 10 * np.sqrt(P)  # slope 1/2
     # 1e6 / P = 10 P^0.5  <=>  P^1.5 = 1e5  <=>  P = 10^(10/3)
-    (cross,) = m.crossings(P, t_mem, t_gen)
+    (cross,) = crossing.crossings(P, t_mem, t_gen)
     assert cross == pytest.approx(10 ** (10 / 3), rel=1e-12)
     assert 1_000 < cross < 10_000
 
@@ -190,12 +203,12 @@ def test_crossings_reports_every_crossing_and_grid_touches():
     t_gen = np.ones(5)
     t_mem = np.array([10.0, 0.1, 1.0, 10.0, 0.1])  # log ratio: +1, -1, 0, +1, -1
     # zeros: halfway (in log P) between 1 and 10, at 100 exactly, halfway between 1e3 and 1e4
-    assert m.crossings(P, t_mem, t_gen) == pytest.approx([10**0.5, 100.0, 10**3.5])
-    c = m.predicted_onset(P, t_mem[:, None], t_gen[:, None], rng=np.random.default_rng(0))
+    assert crossing.crossings(P, t_mem, t_gen) == pytest.approx([10**0.5, 100.0, 10**3.5])
+    c = crossing.predicted_onset(P, t_mem[:, None], t_gen[:, None])
     assert c.directions == (-1, 1, -1)  # down, up through the grid point, down
     assert c.p_cross == pytest.approx(10**3.5)  # the last downward crossing
     nan_mem = np.array([10.0, np.nan, 1.0, 10.0, 0.1])  # a missing point is skipped
-    assert m.crossings(P, nan_mem, t_gen) == pytest.approx([100.0, 10**3.5])
+    assert crossing.crossings(P, nan_mem, t_gen) == pytest.approx([100.0, 10**3.5])
 
 
 _EPOCHS = st.integers(1, 5_000)
@@ -215,7 +228,7 @@ def _curves(draw):
 def test_each_crossing_lies_between_its_bracketing_grid_points(curves):
     P, a, b = curves
     d = np.log(a) - np.log(b)
-    for c in m.crossings(P, a, b):
+    for c in crossing.crossings(P, a, b):
         i = int(np.searchsorted(P, c))
         if P[min(i, P.size - 1)] == c:
             assert d[i] == 0  # a crossing on the grid is a point where the curves are equal
@@ -228,34 +241,35 @@ def test_each_crossing_lies_between_its_bracketing_grid_points(curves):
 @given(curves=_curves(), factor=st.floats(1e-3, 1e3))
 def test_crossings_are_invariant_when_both_curves_are_scaled(curves, factor):
     P, a, b = curves
-    assert m.crossings(P, factor * a, factor * b) == pytest.approx(m.crossings(P, a, b), rel=1e-9)
+    assert crossing.crossings(P, factor * a, factor * b) == pytest.approx(
+        crossing.crossings(P, a, b), rel=1e-9
+    )
 
 
 def test_predicted_onset_without_noise_is_the_exact_crossing():
     P = np.array([100.0, 200.0, 400.0, 800.0, 1_600.0, 3_200.0])
     t_mem, t_gen = 1e5 / P, 10 * np.sqrt(P)  # cross at P^1.5 = 1e4
     seeds = np.ones((1, 4))
-    c = m.predicted_onset(
+    c = crossing.predicted_onset(P, t_mem[:, None] * seeds, t_gen[:, None] * seeds)
+    ci = resample.predicted_onset_interval(
         P, t_mem[:, None] * seeds, t_gen[:, None] * seeds, rng=np.random.default_rng(1)
     )
     assert c.p_cross == pytest.approx(1e4 ** (2 / 3), rel=1e-12)
-    assert c.interval == pytest.approx((c.p_cross, c.p_cross))  # every resample is the same
-    assert c.boot_fraction == 1.0 and c.directions == (-1,)
+    assert ci.interval == pytest.approx((c.p_cross, c.p_cross))  # every resample is the same
+    assert ci.fraction == 1.0 and c.directions == (-1,)
 
 
 def test_predicted_onset_uses_the_geometric_seed_mean_and_handles_not_reached():
     P = np.array([10.0, 100.0])
     t_mem = np.array([[100.0, 10_000.0], [10.0, 10.0]])  # geometric means 1000, 10
     t_gen = np.array([[100.0, np.nan], [1000.0, 1000.0]])  # NaN dropped: means 100, 1000
-    c = m.predicted_onset(P, t_mem, t_gen, rng=np.random.default_rng(2), n_boot=50)
+    c = crossing.predicted_onset(P, t_mem, t_gen)
     assert c.t_mem == pytest.approx((1000.0, 10.0)) and c.t_gen == pytest.approx((100.0, 1000.0))
     # log ratio +1 at P = 10 and -2 at P = 100: zero one third of the way in log P
     assert c.p_cross == pytest.approx(10 ** (4 / 3))
     # with the budget 10,000 standing in for the NaN, T_gen(10) = sqrt(100 * 1e4) = 1000: the
     # curves touch at the lowest P and part; the crossing may lie below the grid, so no P×
-    c2 = m.predicted_onset(
-        P, t_mem, t_gen, rng=np.random.default_rng(2), n_boot=50, not_reached=1e4
-    )
+    c2 = crossing.predicted_onset(P, t_mem, t_gen, not_reached=1e4)
     assert c2.t_gen[0] == pytest.approx(1000.0)
     assert c2.crossings == (10.0,) and c2.directions == (0,) and c2.p_cross is None
 
@@ -265,11 +279,20 @@ def test_predicted_onset_is_reproducible_and_reports_missing_crossings():
     P = np.geomspace(100, 3_200, 6)
     noise = np.exp(rng.normal(0, 0.3, (6, 5)))
     t_mem, t_gen = (1e5 / P)[:, None] * noise, (10 * np.sqrt(P))[:, None] * noise[::-1]
-    one = m.predicted_onset(P, t_mem, t_gen, rng=np.random.default_rng(7), n_boot=200)
-    two = m.predicted_onset(P, t_mem, t_gen, rng=np.random.default_rng(7), n_boot=200)
-    assert one == two
-    never = m.predicted_onset(P, t_mem / 1e6, t_gen, rng=np.random.default_rng(7), n_boot=20)
-    assert never.p_cross is None and never.crossings == () and never.boot_fraction == 0.0
+    one = resample.predicted_onset_interval(
+        P, t_mem, t_gen, rng=np.random.default_rng(7), n_boot=200
+    )
+    two = resample.predicted_onset_interval(
+        P, t_mem, t_gen, rng=np.random.default_rng(7), n_boot=200
+    )
+    assert one == two and one.n_boot == 200
+    assert crossing.predicted_onset(P, t_mem, t_gen) == crossing.predicted_onset(P, t_mem, t_gen)
+    never = crossing.predicted_onset(P, t_mem / 1e6, t_gen)
+    never_ci = resample.predicted_onset_interval(
+        P, t_mem / 1e6, t_gen, rng=np.random.default_rng(7), n_boot=20
+    )
+    assert never.p_cross is None and never.crossings == () and never_ci.fraction == 0.0
+    assert never_ci.interval is None
 
 
 def test_bootstrap_interval_of_the_crossing_covers_the_truth():
@@ -280,7 +303,7 @@ def test_bootstrap_interval_of_the_crossing_covers_the_truth():
     for _ in range(100):
         t_mem = (1e5 / P)[:, None] * np.exp(rng.normal(0, 0.2, (6, 10)))
         t_gen = (10 * np.sqrt(P))[:, None] * np.exp(rng.normal(0, 0.2, (6, 10)))
-        c = m.predicted_onset(P, t_mem, t_gen, rng=rng, n_boot=300)
+        c = resample.predicted_onset_interval(P, t_mem, t_gen, rng=rng, n_boot=300)
         covered += c.interval is not None and c.interval[0] <= truth <= c.interval[1]
     # nominal 95 %; percentile intervals over 10 seeds run a little narrow (about 93 %)
     assert covered >= 85
@@ -291,21 +314,24 @@ def test_bootstrap_interval_of_the_crossing_covers_the_truth():
 
 def test_memorised_bits_by_hand():
     # V = 4: log2 V = 2 bits per example; q = 1 adds 0, q = 1/2 adds -1 -> 2 + 1 = 3 bits
-    assert m.memorised_bits(np.log([1.0, 0.5]), 4) == pytest.approx(3.0)
-    assert m.memorised_bits(np.log(np.full(10, 0.25)), 4) == pytest.approx(0.0)  # uniform guess
+    assert capacity.memorised_bits(np.log([1.0, 0.5]), 4) == pytest.approx(3.0)
+    assert capacity.memorised_bits(np.log(np.full(10, 0.25)), 4) == pytest.approx(
+        0.0
+    )  # uniform guess
     # mean loss of those two examples is ln 2 / 2 nats
-    assert m.memorised_bits_from_loss(math.log(2) / 2, 2, 4) == pytest.approx(3.0)
+    assert capacity.memorised_bits_from_loss(math.log(2) / 2, 2, 4) == pytest.approx(3.0)
     with pytest.raises(ValueError, match="vocab_size"):
-        m.memorised_bits([0.0], 1)
+        capacity.memorised_bits([0.0], 1)
 
 
 def test_fit_capacity_on_an_exact_line():
     P = np.array([1_000.0, 2_000.0, 4_000.0, 8_000.0])
-    fit = m.fit_capacity(P, 2.16 * P + 50, rng=np.random.default_rng(0), n_boot=200)
+    fit = capacity.fit_capacity(P, 2.16 * P + 50)
+    ci = resample.capacity_interval(P, 2.16 * P + 50, rng=np.random.default_rng(0), n_boot=200)
     assert fit.slope == pytest.approx(2.16) and fit.intercept == pytest.approx(50)
     assert fit.r_squared == pytest.approx(1.0)
-    assert fit.interval == pytest.approx((2.16, 2.16))  # resamples with >= 2 P agree exactly
-    assert fit.resampled == "points" and fit.n_points == 4
+    assert ci.interval == pytest.approx((2.16, 2.16))  # resamples with >= 2 P agree exactly
+    assert ci.resampled == "points" and fit.n_points == 4
 
 
 def test_fit_capacity_over_seeds_brackets_the_true_slope():
@@ -313,22 +339,26 @@ def test_fit_capacity_over_seeds_brackets_the_true_slope():
     P = np.geomspace(1_000, 64_000, 7)
     bits = 3.6 * P[:, None] + rng.normal(0, 2_000, (7, 6))
     bits[2, 3] = np.nan
-    fit = m.fit_capacity(P, bits, rng=np.random.default_rng(6), n_boot=500)
-    assert fit.resampled == "seeds" and fit.n_points == 41
-    assert fit.interval[0] < 3.6 < fit.interval[1] and fit.r_squared > 0.99
-    assert fit == m.fit_capacity(P, bits, rng=np.random.default_rng(6), n_boot=500)
+    fit = capacity.fit_capacity(P, bits)
+    ci = resample.capacity_interval(P, bits, rng=np.random.default_rng(6), n_boot=500)
+    assert ci.resampled == "seeds" and fit.n_points == 41
+    assert ci.interval[0] < 3.6 < ci.interval[1] and fit.r_squared > 0.99
+    assert ci == resample.capacity_interval(P, bits, rng=np.random.default_rng(6), n_boot=500)
 
 
 def test_fit_capacity_degenerate_inputs_give_nan():
-    fit = m.fit_capacity([5.0, 5.0, 5.0], [1.0, 2.0, 3.0], rng=np.random.default_rng(0))
-    assert math.isnan(fit.slope) and fit.interval is None
-    assert math.isnan(m.fit_capacity([1.0, 2.0], [1.0, 2.0], rng=np.random.default_rng(0)).slope)
+    fit = capacity.fit_capacity([5.0, 5.0, 5.0], [1.0, 2.0, 3.0])
+    ci = resample.capacity_interval([5.0, 5.0, 5.0], [1.0, 2.0, 3.0], rng=np.random.default_rng(0))
+    assert math.isnan(fit.slope) and ci.interval is None
+    assert math.isnan(capacity.fit_capacity([1.0, 2.0], [1.0, 2.0]).slope)
 
 
 def test_dataset_complexity_and_capacity_fraction():
-    assert m.dataset_complexity(4_704, 97) == pytest.approx(4_704 * math.log2(99))
-    assert m.capacity_fraction(1_000.0, 2.0, 250.0) == 2.0
-    np.testing.assert_allclose(m.capacity_fraction(100.0, 2.0, np.array([10.0, 50.0])), [5, 1])
+    assert capacity.dataset_complexity(4_704, 97) == pytest.approx(4_704 * math.log2(99))
+    assert capacity.capacity_fraction(1_000.0, 2.0, 250.0) == 2.0
+    np.testing.assert_allclose(
+        capacity.capacity_fraction(100.0, 2.0, np.array([10.0, 50.0])), [5, 1]
+    )
 
 
 # --------------------------------------------------------------------------- Fourier
@@ -340,20 +370,87 @@ def _wave(p: int, k: int, amplitude: float = 1.0) -> np.ndarray:
 
 
 def test_fourier_concentration_of_pure_and_mixed_frequencies():
-    assert m.fourier_concentration(_wave(97, 5), 97) == pytest.approx(1.0)
+    assert fourier.fourier_concentration(_wave(97, 5), 97) == pytest.approx(1.0)
     # p = 23: 11 frequencies, top 10 % = 1 frequency. Amplitudes 2 and 1 -> power 4 : 1
     mixed = np.hstack([_wave(23, 3, 2.0), _wave(23, 7, 1.0)])
-    assert m.fourier_concentration(mixed, 23) == pytest.approx(0.8)
+    assert fourier.fourier_concentration(mixed, 23) == pytest.approx(0.8)
     # a constant offset (k = 0) and extra token rows do not count
     shifted = np.vstack([mixed + 5.0, np.full((2, 4), 100.0)])
-    assert m.fourier_concentration(shifted, 23) == pytest.approx(0.8)
-    assert math.isnan(m.fourier_concentration(np.ones((23, 3)), 23))
+    assert fourier.fourier_concentration(shifted, 23) == pytest.approx(0.8)
+    assert math.isnan(fourier.fourier_concentration(np.ones((23, 3)), 23))
 
 
 def test_fourier_concentration_of_a_random_embedding_is_near_the_top_fraction():
     rng = np.random.default_rng(8)
-    share = m.fourier_concentration(rng.normal(size=(99, 128)), 97)
+    share = fourier.fourier_concentration(rng.normal(size=(99, 128)), 97)
     assert 4 / 48 <= share < 0.15  # 4 of 48 frequencies; order statistics add a little
-    assert m.fourier_concentration(rng.normal(size=(25, 8)), 23) < 0.25
+    assert fourier.fourier_concentration(rng.normal(size=(25, 8)), 23) < 0.25
     with pytest.raises(ValueError, match="embedding"):
-        m.fourier_concentration(np.zeros((10, 3)), 23)
+        fourier.fourier_concentration(np.zeros((10, 3)), 23)
+
+
+def test_fourier_power_per_frequency_and_its_shares():
+    mixed = np.hstack([_wave(23, 3, 2.0), _wave(23, 7, 1.0)])
+    power = fourier.fourier_power(mixed, 23)
+    assert power.shape == (11,) and np.argmax(power) == 2  # k = 3
+    share = fourier.fourier_power_share(mixed, 23)
+    assert share.sum() == pytest.approx(1.0) and share[2] == pytest.approx(0.8)
+    np.testing.assert_array_equal(fourier.fourier_power_share(np.zeros((23, 2)), 23), 0.0)
+
+
+# --------------------------------------------------------------------------- traces, regimes
+
+
+def test_best_up_to_and_rate_of_change():
+    epochs, acc = np.array([1, 2, 4, 8]), np.array([0.1, 0.5, 0.3, 0.9])
+    assert traces.best_up_to(epochs, acc, 4) == 0.5 and traces.best_up_to(epochs, acc, 8) == 0.9
+    assert math.isnan(traces.best_up_to(epochs, acc, 0))
+    e, d = traces.rate_of_change(epochs, acc)
+    np.testing.assert_array_equal(e, [2.0, 4.0, 8.0])
+    np.testing.assert_allclose(d, [0.4, -0.1, 0.15])
+
+
+def test_regimes_from_delays():
+    out = milestones.regimes(np.array([[np.nan, 0.0], [30.0, 0.0]]))
+    assert out.tolist() == [["underfit", "immediate"], ["grokking", "immediate"]]
+    assert milestones.REGIMES == ("underfit", "immediate", "grokking")
+
+
+def test_geometric_seed_means_onset_comparison_and_log_onset():
+    np.testing.assert_allclose(
+        crossing.geometric_seed_means([[10.0, 1000.0], [np.nan, 4.0], [np.nan, 0.0]]),
+        [100.0, 4.0, np.nan],
+    )
+    P = np.array([10.0, 100.0])
+    t_mem = np.array([[1000.0], [10.0]])
+    t_gen = np.array([[100.0], [1000.0]])
+    cmp = crossing.onset_vs_crossing(P, np.array([[0.0], [50.0]]), t_mem, t_gen, 1e4)
+    assert cmp.onset == 100.0 and cmp.p_cross == pytest.approx(10 ** (4 / 3))
+    assert cmp.log_ratio == pytest.approx(2 - 4 / 3) and cmp.crossings == (cmp.p_cross,)
+    assert crossing.onset_log_ratio(None, 5.0) is None
+    x = np.log(P)
+    assert crossing.log_onset(x, np.log([1000.0, 10.0]), np.log([100.0, 1000.0])) == (
+        pytest.approx(math.log(10 ** (4 / 3)))
+    )
+    assert math.isnan(crossing.log_onset(x, np.log([1.0, 1.0]), np.log([10.0, np.nan])))
+
+
+def test_saturated_bits():
+    epochs = np.arange(0, 101, 10)
+    flat = np.r_[np.linspace(0, 1000, 7), [1000, 1010, 1020, 1030]]
+    assert capacity.saturated(epochs, flat)  # +30 bits on 1030 over the last quarter
+    assert not capacity.saturated(epochs, np.linspace(0, 1000, 11))
+
+
+def test_holdout_fit_and_error_by_hand():
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    logt = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.5, np.nan]])  # line 1 + x
+    cols = np.arange(2)
+    assert speed.holdout_fit(x, logt, [0, 1, 2], cols) == pytest.approx((1.0, 1.0))
+    assert speed.holdout_median_error(x, logt, [0, 1, 2], [3], cols) == pytest.approx(0.5)
+    assert speed.holdout_fit(x, logt, [0], cols) is None
+    assert math.isnan(speed.holdout_median_error(x, logt, [0], [3], cols))
+    logP = np.array([1.0, 2.0, 3.0])
+    t = 10 ** (5 - 2 * logP[:, None]) * np.ones((3, 2))
+    assert speed.loglog_slope(logP, t, cols) == pytest.approx(-2.0)
+    assert speed.slope_difference(logP, t, t**0.5, cols) == pytest.approx(-1.0)

@@ -108,7 +108,7 @@ import time
 from pathlib import Path
 
 import pytest
-from grokclaims.verdicts.rules import decide_point
+from grokclaims.verdicts import decide_point
 
 
 def _where(grok):
@@ -232,7 +232,7 @@ def test_xdist_gives_the_same_report_as_one_process(pytester, monkeypatch):
 
 BROKEN = """
 import pytest
-from grokclaims.verdicts.rules import decide_point
+from grokclaims.verdicts import decide_point
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ FLIP = """
 import os
 
 import pytest
-from grokclaims.verdicts.rules import decide_point
+from grokclaims.verdicts import decide_point
 
 
 @pytest.mark.claim(id="FL1", statement="v stays below 2")
@@ -216,7 +216,7 @@ def test_git_commit_without_git(monkeypatch, error):
 def test_record_parts_lists_each_part_of_a_conjunction_with_its_verdict_and_rule():
     from grokclaims.plugin.context import Claim
     from grokclaims.setups.scales import SCALES
-    from grokclaims.verdicts.rules import decide_all, decide_interval
+    from grokclaims.verdicts import decide_all, decide_interval
 
     claim = Claim(
         claim_id="X",

@@ -1,4 +1,7 @@
-"""Exact values, properties and false-alarm rates of ``grokclaims.analysis.stats`` and its verdicts.
+"""Exact values, properties and false-alarm rates of the statistical tests of
+``grokclaims.analysis`` (ranks, agreement, regression, multiplicity, resample), and the
+false-alarm rates of the verdict rules of ``grokclaims.verdicts`` applied to them (their exact
+branches: ``test_verdicts.py``).
 
 Hand-computable inputs first (each expected number is worked out in a comment), then
 Hypothesis properties of Holm, then simulations: on 500 synthetic datasets where a claim is
@@ -8,7 +11,6 @@ slack, and where it is false it may say "supported" only rarely.
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -17,8 +19,9 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grokclaims.analysis import stats as s
-from grokclaims.analysis.stats import Verdict
+from grokclaims import verdicts
+from grokclaims.analysis import agreement, multiplicity, ranks, regression, resample
+from grokclaims.verdicts import Verdict
 
 N_SIM = 500
 ALPHA = 0.05
@@ -35,19 +38,21 @@ def rng(seed: int = 0) -> np.random.Generator:
 
 def test_holm_on_a_known_list():
     # sorted: 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04 -> running max 0.06
-    np.testing.assert_allclose(s.holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
-    np.testing.assert_allclose(s.holm([0.5, 0.6]), [1.0, 1.0])  # capped at 1
-    out = s.holm([0.01, np.nan, 0.02])  # NaN stays NaN and is not counted in m = 2
+    np.testing.assert_allclose(
+        multiplicity.holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02]
+    )
+    np.testing.assert_allclose(multiplicity.holm([0.5, 0.6]), [1.0, 1.0])  # capped at 1
+    out = multiplicity.holm([0.01, np.nan, 0.02])  # NaN stays NaN and is not counted in m = 2
     assert math.isnan(out[1]) and out[0] == pytest.approx(0.02) and out[2] == pytest.approx(0.02)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        s.holm([1.5])
+        multiplicity.holm([1.5])
 
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=20))
 def test_holm_adjusted_p_values_are_at_least_raw_monotone_and_capped(p):
     raw = np.array(p)
-    adj = s.holm(raw)
+    adj = multiplicity.holm(raw)
     assert np.all(adj >= raw) and np.all(adj <= 1)
     order = np.argsort(raw, kind="stable")
     assert np.all(np.diff(adj[order]) >= 0)  # a smaller raw p never gets a larger adjusted p
@@ -55,67 +60,69 @@ def test_holm_adjusted_p_values_are_at_least_raw_monotone_and_capped(p):
 
 def test_lins_ccc_of_identical_and_shifted_data():
     x = np.array([1.0, 2.0, 3.0])
-    assert s.lins_ccc(x, x) == pytest.approx(1.0)
+    assert agreement.lins_ccc(x, x) == pytest.approx(1.0)
     # shift by 1: s_x² = s_y² = s_xy = 2/3 (1/n moments) -> 2·(2/3) / (4/3 + 1) = 4/7
-    assert s.lins_ccc(x, x + 1) == pytest.approx(4 / 7)
+    assert agreement.lins_ccc(x, x + 1) == pytest.approx(4 / 7)
     # scale by 2: s_xy = 4/3, s_y² = 8/3, mean gap 2 -> (8/3) / (2/3 + 8/3 + 4) = 4/11
-    assert s.lins_ccc(x, 2 * x) == pytest.approx(4 / 11)
-    assert math.isnan(s.lins_ccc([1.0], [1.0]))
+    assert agreement.lins_ccc(x, 2 * x) == pytest.approx(4 / 11)
+    assert math.isnan(agreement.lins_ccc([1.0], [1.0]))
 
 
 def test_ccc_intervals():
     x = np.linspace(0, 1, 12)
-    boot = s.ccc_bootstrap_ci(x, x, rng=rng(1), n_resamples=500)
+    boot = agreement.ccc_bootstrap_ci(x, x, rng=rng(1), n_resamples=500)
     assert boot.value == pytest.approx(1.0) and boot.interval == pytest.approx((1.0, 1.0))
-    jack = s.ccc_jackknife_ci(x, x + 0.5)
-    assert jack.interval[0] < s.lins_ccc(x, x + 0.5) < jack.interval[1]
-    assert s.ccc_jackknife_ci([1.0, 2.0], [1.0, 2.0]).interval is None  # too few points
+    jack = agreement.ccc_jackknife_ci(x, x + 0.5)
+    assert jack.interval[0] < agreement.lins_ccc(x, x + 0.5) < jack.interval[1]
+    assert agreement.ccc_jackknife_ci([1.0, 2.0], [1.0, 2.0]).interval is None  # too few points
 
 
 def test_calibration_f_test_by_hand():
     # OLS of y on x: b = Sxy/Sxx = 4/5, a = 2.5 - 0.8·2.5 = 0.5; RSS_fit = 1.8,
     # RSS_identity = Σ(y - x)² = 2 -> F = (0.2 / 2) / (1.8 / 2) = 1/9; F(2, 2) tail 1/(1 + F)
-    res = s.calibration_f_test([1, 2, 3, 4], [1, 3, 2, 4])
+    res = regression.calibration_f_test([1, 2, 3, 4], [1, 3, 2, 4])
     assert res.statistic == pytest.approx(1 / 9) and res.p_value == pytest.approx(0.9)
     assert res.details["intercept"] == pytest.approx(0.5)
     assert res.details["slope"] == pytest.approx(0.8)
-    exact = s.calibration_f_test([1, 2, 3], [1, 2, 3])
+    exact = regression.calibration_f_test([1, 2, 3], [1, 2, 3])
     assert (exact.statistic, exact.p_value) == (0.0, 1.0)
-    off = s.calibration_f_test([1, 2, 3], [2, 4, 6])
+    off = regression.calibration_f_test([1, 2, 3], [2, 4, 6])
     assert (off.statistic, off.p_value) == (math.inf, 0.0)  # a perfect fit that is not y = x
 
 
 def test_nested_f_test_by_hand_and_against_the_slope_t_test():
     x, y = [1, 2, 3, 4], [1, 2, 3, 5]
     # RSS_intercept = 8.75, RSS_line = 8.75 - 6.5²/5 = 0.3 -> F = 8.45 / (0.3 / 2) = 56.33
-    res = s.nested_f_test(None, x, y)
+    res = regression.nested_f_test(None, x, y)
     assert res.statistic == pytest.approx(8.45 / 0.15)
     assert res.p_value == pytest.approx(scipy.stats.linregress(x, y).pvalue)
     assert res.details["df"] == (1, 2)
-    same = s.nested_f_test(np.array(x), np.c_[x, 2 * np.array(x)], y)  # adds a collinear column
+    same = regression.nested_f_test(
+        np.array(x), np.c_[x, 2 * np.array(x)], y
+    )  # adds a collinear column
     assert math.isnan(same.p_value) and same.details["reason"] == "no degrees of freedom"
     with pytest.raises(ValueError, match="X_full"):
-        s.nested_f_test(None, [1, 2], y)
+        regression.nested_f_test(None, [1, 2], y)
 
 
 def test_wilcoxon_log_ratio_exact_small_sample():
     a = np.exp([1.0, 2.0, 3.0, 4.0, 5.0])  # all five log ratios positive
-    assert s.wilcoxon_log_ratio(a, np.ones(5)).p_value == pytest.approx(2 / 32)
-    res = s.wilcoxon_log_ratio(a, np.ones(5), alternative="greater")
+    assert ranks.wilcoxon_log_ratio(a, np.ones(5)).p_value == pytest.approx(2 / 32)
+    res = ranks.wilcoxon_log_ratio(a, np.ones(5), alternative="greater")
     assert res.p_value == pytest.approx(1 / 32) and res.method == "exact"
     assert res.p_opposite == pytest.approx(1.0)
-    same = s.wilcoxon_log_ratio([2.0, 3.0], [2.0, 3.0])
+    same = ranks.wilcoxon_log_ratio([2.0, 3.0], [2.0, 3.0])
     assert same.p_value == 1.0
-    assert s.wilcoxon_log_ratio([1.0, -1.0, 2.0], [1.0, 1.0, 1.0]).details["n_dropped"] == 1
+    assert ranks.wilcoxon_log_ratio([1.0, -1.0, 2.0], [1.0, 1.0, 1.0]).details["n_dropped"] == 1
 
 
 def test_spearman_test_exact_for_small_n():
     x = np.arange(5.0)
-    res = s.spearman_test(x, x**3, alternative="greater", rng=rng())
+    res = ranks.spearman_test(x, x**3, alternative="greater", rng=rng())
     # one of the 5! = 120 orders reaches ρ = 1
     assert res.statistic == pytest.approx(1.0) and res.p_value == pytest.approx(1 / 120)
     assert res.method == "exact permutation (120)" and res.p_opposite == pytest.approx(1.0)
-    two = s.spearman_test(x, -x, rng=rng())
+    two = ranks.spearman_test(x, -x, rng=rng())
     assert two.p_value == pytest.approx(2 / 120) and two.p_opposite is None
 
 
@@ -123,8 +130,8 @@ def test_spearman_test_matches_scipy_and_is_reproducible():
     g = rng(2)
     x, y = g.normal(size=15), g.normal(size=15)
     y[[2, 5]] = np.nan
-    one = s.spearman_test(x, y, alternative="less", rng=rng(9), n_resamples=999)
-    two = s.spearman_test(x, y, alternative="less", rng=rng(9), n_resamples=999)
+    one = ranks.spearman_test(x, y, alternative="less", rng=rng(9), n_resamples=999)
+    two = ranks.spearman_test(x, y, alternative="less", rng=rng(9), n_resamples=999)
     assert one == two and one.n == 13 and one.details["n_dropped"] == 2
     ok = np.isfinite(y)
     assert one.statistic == pytest.approx(scipy.stats.spearmanr(x[ok], y[ok]).statistic)
@@ -132,32 +139,34 @@ def test_spearman_test_matches_scipy_and_is_reproducible():
 
 
 def test_rank_tests_on_degenerate_and_invalid_input():
-    res = s.spearman_test([1, 1, 1, 1], [1, 2, 3, 4], rng=rng())
+    res = ranks.spearman_test([1, 1, 1, 1], [1, 2, 3, 4], rng=rng())
     assert math.isnan(res.p_value) and res.details["reason"] == "constant input"
-    assert math.isnan(s.kendall_test([1, 2], [2, 1]).p_value)
+    assert math.isnan(ranks.kendall_test([1, 2], [2, 1]).p_value)
     with pytest.raises(ValueError, match="y must have the length of x"):
-        s.spearman_test([1, 2, 3], [1, 2], rng=rng())
+        ranks.spearman_test([1, 2, 3], [1, 2], rng=rng())
     with pytest.raises(ValueError, match="direction"):
-        s.trend_test([1, 2, 3], [3, 2, 1], direction="down", rng=rng())
+        ranks.trend_test([1, 2, 3], [3, 2, 1], direction="down", rng=rng())
 
 
 def test_kendall_test_exact_and_with_ties():
     x = np.arange(6.0)
-    res = s.kendall_test(x, -x, alternative="less")
+    res = ranks.kendall_test(x, -x, alternative="less")
     assert res.statistic == pytest.approx(-1.0) and res.p_value == pytest.approx(1 / 720)
     assert res.method == "exact"
     # ties in x (three seeds per swept value): permutation with rng, tie-corrected normal without
     xs, ys = np.repeat([1.0, 2.0, 3.0], 3), np.array([9, 8, 9, 7, 6, 7, 3, 4, 2.0])
-    perm = s.decreasing_trend(xs, ys, method="kendall", rng=rng(3), n_resamples=999)
+    perm = ranks.decreasing_trend(xs, ys, method="kendall", rng=rng(3), n_resamples=999)
     assert perm.method == "permutation (999)" and perm.p_value < 0.01
     assert perm.statistic == pytest.approx(scipy.stats.kendalltau(xs, ys).statistic)
-    assert s.kendall_test(xs, ys, alternative="less").method == "asymptotic"
+    assert ranks.kendall_test(xs, ys, alternative="less").method == "asymptotic"
 
 
 def test_per_axis_trend_with_holm():
     axes = {"wd": [1.0, 2, 3, 4, 5], "lr": [1.0, 2, 3, 4, 5], "alpha": [0.5, 0.5, 0.5]}
     ratios = {"wd": [0.1, 0.2, 0.3, 0.4, 0.5], "lr": [0.3, -0.1, 0.2, 0.0, 0.1], "alpha": [0, 1, 2]}
-    out = {t.axis: t for t in s.per_axis_trend(axes, ratios, method="permutation", rng=rng())}
+    out = {
+        t.axis: t for t in regression.per_axis_trend(axes, ratios, method="permutation", rng=rng())
+    }
     # wd: a perfect line, the most extreme of 5! orders in either direction -> p = 2/120
     assert out["wd"].slope == pytest.approx(0.1) and out["wd"].p_value == pytest.approx(2 / 120)
     assert out["wd"].method == "exact permutation (120)"
@@ -165,117 +174,22 @@ def test_per_axis_trend_with_holm():
     assert math.isnan(out["alpha"].p_value) and math.isnan(out["alpha"].p_holm)  # one value
     assert out["wd"].p_holm == pytest.approx(2 * out["wd"].p_value)  # family of 2 axes
     # the t-test: lr's slope is -0.03 (by hand: Sxy = -0.3, Sxx = 10); same p as linregress
-    t = {t.axis: t for t in s.per_axis_trend(axes, ratios)}
+    t = {t.axis: t for t in regression.per_axis_trend(axes, ratios)}
     assert t["lr"].slope == pytest.approx(-0.03)
     assert t["lr"].p_value == pytest.approx(scipy.stats.linregress(axes["lr"], ratios["lr"]).pvalue)
     with pytest.raises(ValueError, match="same axes"):
-        s.per_axis_trend({"wd": [1, 2, 3]}, {"lr": [1, 2, 3]})
+        regression.per_axis_trend({"wd": [1, 2, 3]}, {"lr": [1, 2, 3]})
     with pytest.raises(ValueError, match="rng"):
-        s.per_axis_trend(axes, ratios, method="permutation")
+        regression.per_axis_trend(axes, ratios, method="permutation")
 
 
 def test_bootstrap_ci_falls_back_when_bca_degenerates():
-    est = s.bootstrap_ci(np.full(10, 3.0), np.mean, rng=rng())
+    est = resample.bootstrap_ci(np.full(10, 3.0), np.mean, rng=rng())
     assert est.interval == (3.0, 3.0) and est.method == "percentile (BCa degenerate)"
-    a = s.bootstrap_ci([1.0, 2.0, np.nan, 4.0, 8.0], np.mean, rng=rng(5), n_resamples=500)
-    b = s.bootstrap_ci([1.0, 2.0, np.nan, 4.0, 8.0], np.mean, rng=rng(5), n_resamples=500)
+    a = resample.bootstrap_ci([1.0, 2.0, np.nan, 4.0, 8.0], np.mean, rng=rng(5), n_resamples=500)
+    b = resample.bootstrap_ci([1.0, 2.0, np.nan, 4.0, 8.0], np.mean, rng=rng(5), n_resamples=500)
     assert a == b and a.n == 4 and a.interval[0] < 3.75 < a.interval[1]
-    assert s.bootstrap_ci([1.0], np.mean, rng=rng()).interval is None
-
-
-# --------------------------------------------------------------------------- verdict rules
-
-
-def test_decide_interval_branches():
-    def verdict(ci):
-        return s.decide_interval("r", 0.0, ci, -0.3, 0.3, "|r| <= 0.3").verdict
-
-    assert verdict((-0.1, 0.2)) is Verdict.SUPPORTED
-    assert verdict((0.31, 0.5)) is Verdict.REFUTED
-    assert verdict((0.2, 0.5)) is Verdict.INCONCLUSIVE
-    assert verdict(None) is Verdict.INCONCLUSIVE
-    one_sided = s.decide_interval("ccc", 0.4, (0.1, 0.7), 0.0, math.inf, "CCC > 0")
-    assert one_sided.verdict is Verdict.SUPPORTED and "lies inside [0, inf]" in one_sided.rule
-
-
-def test_decide_directional_and_decide_test():
-    def verdict(p, q):
-        return s.decide_directional("rho", -0.5, p, q, 0.05, "ρ < 0").verdict
-
-    assert verdict(0.01, 0.99) is Verdict.SUPPORTED
-    assert verdict(0.99, 0.01) is Verdict.REFUTED
-    assert verdict(0.3, 0.7) is Verdict.INCONCLUSIVE
-    assert verdict(math.nan, None) is Verdict.INCONCLUSIVE
-    trend = s.decreasing_trend(np.arange(6.0), -np.arange(6.0), rng=rng())
-    result = s.decide_test("rho", trend)
-    assert result.verdict is Verdict.SUPPORTED and result.p_value == pytest.approx(1 / 720)
-    with pytest.raises(ValueError, match="one-sided"):
-        s.decide_test("rho", s.spearman_test([1, 2, 3], [1, 2, 3], rng=rng()))
-
-
-def test_decide_all_fraction_point_and_conjunction():
-    assert s.decide_all("groks", [True, True]).verdict is Verdict.SUPPORTED
-    failed = s.decide_all("groks", [True, False, None], labels=["s0", "s1", "s2"])
-    assert failed.verdict is Verdict.REFUTED and "1 of 2 usable runs fail (s1)" in failed.rule
-    assert s.decide_all("groks", [True, None]).verdict is Verdict.INCONCLUSIVE
-    assert s.decide_all("groks", []).verdict is Verdict.INCONCLUSIVE
-    # 10 seeds, bar 80 %: 8 meets it; upper CP bound of 5/10 is 0.778 < 0.8; of 6/10 0.850
-    assert s.decide_fraction("f", 8, 10, 0.8).verdict is Verdict.SUPPORTED
-    low = s.decide_fraction("f", 5, 10, 0.8)
-    assert low.verdict is Verdict.REFUTED and low.interval[1] == pytest.approx(0.7776, abs=1e-4)
-    assert low.p_value == pytest.approx(scipy.stats.binom.cdf(5, 10, 0.8))
-    assert s.decide_fraction("f", 6, 10, 0.8).verdict is Verdict.INCONCLUSIVE
-    assert s.decide_point("R²", 0.95, 0.9, 1.0, "R² >= 0.9").verdict is Verdict.SUPPORTED
-    assert s.decide_point("R²", 0.5, 0.9, 1.0, "R² >= 0.9").verdict is Verdict.REFUTED
-    assert s.decide_point("R²", math.nan, 0.9, 1.0, "").verdict is Verdict.INCONCLUSIVE
-    parts = {"a": s.decide_all("a", [True]), "b": s.decide_all("b", [True, None])}
-    both = s.decide_conjunction("CH3", parts)
-    assert both.verdict is Verdict.INCONCLUSIVE and both.estimate == 0.5
-    parts["c"] = s.decide_all("c", [False])
-    assert s.decide_conjunction("CH3", parts).verdict is Verdict.REFUTED
-    assert both.tolerance == "all of: a; b"
-
-
-def test_a_conjunction_shows_its_key_part_and_a_headline_keeps_the_verdict():
-    parts = {
-        "ratio": s.decide_interval("r", 4.0, (3.5, 5.0), 3, math.inf, ">= 3"),
-        "trend": s.decide_all("t", [True, None]),
-    }
-    res = s.decide_conjunction("CH3", parts, headline="ratio")
-    assert (res.name, res.estimate, res.interval) == ("r", 4.0, (3.5, 5.0))
-    assert res.verdict is Verdict.INCONCLUSIVE and "trend" in res.rule
-    with pytest.raises(ValueError, match="headline 'ratios' is not one of the parts"):
-        s.decide_conjunction("CH3", parts, headline="ratios")
-    shown = s.with_headline(res, "median grok epoch", 1450, p_value=0.01)
-    assert (shown.name, shown.estimate, shown.interval, shown.p_value) == (
-        "median grok epoch",
-        1450.0,
-        None,
-        0.01,
-    )
-    assert (shown.verdict, shown.rule, shown.tolerance) == (res.verdict, res.rule, res.tolerance)
-    assert math.isnan(s.with_headline(res, "none", None).estimate)
-
-
-def test_claim_result_serialises_to_strict_json():
-    res = s.ClaimResult(
-        name="log10(onset/P×)",
-        estimate=np.float64(0.1),
-        interval=(-math.inf, np.float32(0.25)),
-        p_value=math.nan,
-        tolerance="|log10(onset/P×)| <= 0.3",
-        verdict=Verdict.SUPPORTED,
-        rule="supported: ...",
-        details={"counts": np.array([1, 2]), "nan": math.nan, "n": np.int64(3)},
-    )
-    d = res.to_dict()
-    text = json.dumps(d, allow_nan=False)
-    assert json.loads(text)["verdict"] == "supported"
-    assert d["p_value"] is None and d["interval"] == ["-inf", 0.25]
-    assert d["details"] == {"counts": [1, 2], "nan": None, "n": 3}
-    assert "expected |log10(onset/P×)| <= 0.3" in res.summary()
-    with pytest.raises(ValueError, match="Verdict"):
-        s.ClaimResult("x", 0.0, None, None, "", "supported", "")
+    assert resample.bootstrap_ci([1.0], np.mean, rng=rng()).interval is None
 
 
 # --------------------------------------------------------------------------- false alarms
@@ -296,19 +210,19 @@ def _trend_data(g: np.random.Generator, slope: float) -> tuple[np.ndarray, np.nd
 def test_directional_rule_false_alarms(method):
     g = rng(10)
 
-    def verdicts(slope):
+    def verdicts_at(slope):
         out = []
         for _ in range(N_SIM):
             x, y = _trend_data(g, slope)
-            test = s.decreasing_trend(x, y, method=method, rng=g, n_resamples=199)
-            out.append(s.decide_test("trend", test, ALPHA))
+            test = ranks.decreasing_trend(x, y, method=method, rng=g, n_resamples=199)
+            out.append(verdicts.decide_test("trend", test, ALPHA))
         return _rates(out)
 
-    null = verdicts(0.0)  # the boundary of "decreases": the worst case for a false refutation
+    null = verdicts_at(0.0)  # the boundary of "decreases": the worst case for a false refutation
     assert null[Verdict.REFUTED] <= ALPHA + SLACK
-    true = verdicts(-1.0)
+    true = verdicts_at(-1.0)
     assert true[Verdict.REFUTED] == 0.0 and true[Verdict.SUPPORTED] >= 0.9
-    false = verdicts(+0.5)  # the claim is false: it increases
+    false = verdicts_at(+0.5)  # the claim is false: it increases
     assert false[Verdict.SUPPORTED] <= 0.01
 
 
@@ -322,7 +236,7 @@ def test_interval_rule_false_alarms_with_a_calibrated_interval():
         data = g.normal(mu, 1.0, size=(N_SIM, n))
         mean, sd = data.mean(1), data.std(1, ddof=1)
         return _rates(
-            s.decide_interval("mean", m, (m - half * d, m + half * d), 0.0, 1.0, "in [0, 1]")
+            verdicts.decide_interval("mean", m, (m - half * d, m + half * d), 0.0, 1.0, "in [0, 1]")
             for m, d in zip(mean, sd)
         )
 
@@ -341,8 +255,10 @@ def test_ccc_interval_rule_false_alarms():
         for _ in range(N_SIM):
             x = g.normal(size=12)
             y = rho * x + math.sqrt(1 - rho**2) * g.normal(size=12)
-            est = s.ccc_jackknife_ci(x, y)
-            out.append(s.decide_interval("ccc", est.value, est.interval, 0.0, math.inf, "> 0"))
+            est = agreement.ccc_jackknife_ci(x, y)
+            out.append(
+                verdicts.decide_interval("ccc", est.value, est.interval, 0.0, math.inf, "> 0")
+            )
         return _rates(out)
 
     boundary = rates(0.0)
@@ -357,7 +273,7 @@ def test_fraction_rule_false_alarms():
 
     def rates(pi):
         k = g.binomial(n, pi, size=N_SIM)
-        return _rates(s.decide_fraction("f", int(x), n, bar, alpha=ALPHA) for x in k)
+        return _rates(verdicts.decide_fraction("f", int(x), n, bar, alpha=ALPHA) for x in k)
 
     assert rates(bar)[Verdict.REFUTED] <= ALPHA + SLACK  # true, exactly on the bar
     assert rates(1.0)[Verdict.REFUTED] == 0.0
@@ -369,7 +285,7 @@ def test_all_rule_false_alarms():
 
     def rates(pi):
         flags = g.random((N_SIM, 10)) < pi
-        return _rates(s.decide_all("groks", list(row)) for row in flags)
+        return _rates(verdicts.decide_all("groks", list(row)) for row in flags)
 
     assert rates(1.0)[Verdict.REFUTED] == 0.0
     assert rates(0.6)[Verdict.SUPPORTED] <= 0.02  # 0.6^10 = 0.006
@@ -385,8 +301,8 @@ def test_no_trend_rule_false_alarms_with_holm():
         for _ in range(N_SIM):
             axes = {a: cells for a in ("wd", "lr", "dropout")}
             ratios = {a: effect * cells + g.normal(size=5) * 0.2 for a in axes}
-            trends = s.per_axis_trend(axes, ratios, rng=g)
-            result = s.decide_all("SY10", [t.p_holm >= ALPHA for t in trends])
+            trends = regression.per_axis_trend(axes, ratios, rng=g)
+            result = verdicts.decide_all("SY10", [t.p_holm >= ALPHA for t in trends])
             count += result.verdict is Verdict.REFUTED
         return count / N_SIM
 
@@ -401,11 +317,19 @@ def test_parametric_tests_hold_their_level(test_name):
     for _ in range(N_SIM):
         x = g.normal(size=12)
         if test_name == "calibration":  # y = x + noise: (a, b) = (0, 1) is true
-            p = s.calibration_f_test(x, x + 0.3 * g.normal(size=12)).p_value
+            p = regression.calibration_f_test(x, x + 0.3 * g.normal(size=12)).p_value
         elif test_name == "nested":  # the added column is unrelated to y
             y = 2 * x + g.normal(size=12)
-            p = s.nested_f_test(x, np.c_[x, g.normal(size=12)], y).p_value
+            p = regression.nested_f_test(x, np.c_[x, g.normal(size=12)], y).p_value
         else:  # symmetric log ratios: no systematic difference
-            p = s.wilcoxon_log_ratio(np.exp(x), np.ones(12), alternative="greater").p_value
+            p = ranks.wilcoxon_log_ratio(np.exp(x), np.ones(12), alternative="greater").p_value
         rejections += p < ALPHA
     assert rejections / N_SIM <= ALPHA + SLACK
+
+
+def test_kruskal_p_and_line_fit():
+    assert ranks.kruskal_p([[1, 2, 3], [], [4, 5, 6]]) == pytest.approx(
+        scipy.stats.kruskal([1, 2, 3], [4, 5, 6]).pvalue
+    )
+    assert math.isnan(ranks.kruskal_p([[1, 2], []])) and math.isnan(ranks.kruskal_p([[3], [3]]))
+    assert regression.line_fit([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]) == pytest.approx((2.0, 1.0))

@@ -28,7 +28,7 @@ TOY = '''
 import pytest
 
 from grokclaims.setups.sources import ChopraSetup
-from grokclaims.verdicts.rules import ClaimResult, Verdict, decide_interval
+from grokclaims.verdicts import ClaimResult, Verdict, decide_interval
 
 TINY = ChopraSetup(p=5, width=8, max_epochs=20, eval_every=10)
 
@@ -86,7 +86,7 @@ PLANNED = f"""
 import pytest
 
 from grokclaims.setups.sources import ChopraSetup
-from grokclaims.verdicts.rules import decide_point
+from grokclaims.verdicts import decide_point
 
 TINY = {TINY_SETUP}
 

@@ -2,7 +2,11 @@
 
 ``race``: Song & Ye's capacity and race figures; ``dynamics``: training curves and sweeps of the
 Chopra MLP and the tutorial transformer. Each function returns a ``matplotlib.figure.Figure``
-that a claim attaches with ``grok.figure(fig)``.
+that a claim attaches with ``grok.figure(fig)``. The figures draw what they are given: every
+number they show (means, medians, spectra, milestones) is measured by the claim with
+``grokclaims.analysis`` and passed in.
+
+Imports ``analysis`` and ``setups`` (the measured objects); nothing above them.
 """
 
 import matplotlib

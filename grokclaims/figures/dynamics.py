@@ -1,9 +1,8 @@
 """Figures of the training dynamics: the Chopra MLP (CH) and the tutorial transformer (BR).
 
 Pure functions: traces (objects with the :class:`~grokclaims.engine.train.Trace` fields) and
-arrays in,
-a
-``matplotlib.figure.Figure`` out; nothing is trained, measured or saved here. A milestone that
+the measurements of ``grokclaims.analysis`` in, a ``matplotlib.figure.Figure`` out; nothing is
+trained, measured or saved here. A milestone that
 was never reached is ``None`` and is simply not drawn; a swept value whose runs never grokked
 is drawn at the top of the axis as an open marker ("not by the budget").
 """
@@ -14,6 +13,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from grokclaims.analysis.norms import NormPeak
 
 _COLORS = (
     "tab:blue",
@@ -97,13 +98,14 @@ def training_curves(
 def weight_norm(
     traces: Sequence,
     labels: Sequence[str],
-    peaks: Sequence[int | None],
+    peaks: Sequence[NormPeak | None],
     generalised: Sequence[int | None],
+    at_generalised: Sequence[float | None],
     *,
     title: str = "",
 ) -> Figure:
     """CH2: the weight norm against epochs with its peak (triangle) and the grok epoch (dotted
-    line, circle at the norm there) per seed."""
+    line, circle at ``at_generalised``, the norm there) per seed."""
     fig = Figure(figsize=(7, 4))
     ax = fig.subplots()
     for i, (tr, lab) in enumerate(zip(traces, labels)):
@@ -111,11 +113,10 @@ def weight_norm(
         e, n = np.asarray(tr.eval_epoch), np.asarray(tr.weight_norm, dtype=float)
         ax.plot(e, n, color=c, lw=1.5, label=lab)
         if peaks[i] is not None:
-            ax.plot([peaks[i]], [n[np.searchsorted(e, peaks[i])]], "^", color=c, ms=8)
+            ax.plot([peaks[i].epoch], [peaks[i].value], "^", color=c, ms=8)
         if generalised[i] is not None:
-            j = max(int(np.searchsorted(e, generalised[i], side="right")) - 1, 0)
             ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
-            ax.plot([generalised[i]], [n[j]], "o", color=c, ms=6)
+            ax.plot([generalised[i]], [at_generalised[i]], "o", color=c, ms=6)
     ax.set(
         xlabel="epoch",
         ylabel="global L2 norm of the parameters",
@@ -129,27 +130,29 @@ def weight_norm(
 def sweep(
     values: Sequence[float],
     per_seed: Sequence[Sequence[float | None]],
+    medians: Sequence[float],
     *,
     xlabel: str,
     ylabel: str = "grok epoch",
     budget: float | None = None,
     source: Mapping[float, float | None] | None = None,
     second: Sequence[Sequence[float | None]] | None = None,
+    second_medians: Sequence[float] | None = None,
     second_label: str = "",
     log_x: bool = False,
     categorical: bool = False,
     title: str = "",
 ) -> Figure:
-    """A sweep: the milestone of each seed (points) and their median (line) against the swept
-    value; seeds that never reached it are open markers at ``budget``. ``second`` draws another
-    milestone (e.g. the overfit epoch) in grey; ``source`` overlays the source's own numbers
-    (None: "never, by the source's budget")."""
+    """A sweep: the milestone of each seed (points) and their ``medians`` (line; an infinite
+    median, more than half never reached, is not drawn) against the swept value; seeds that
+    never reached it are open markers at ``budget``. ``second`` (with ``second_medians``) draws
+    another milestone (e.g. the overfit epoch) in grey; ``source`` overlays the source's own
+    numbers (None: "never, by the source's budget")."""
     fig = Figure(figsize=(6.5, 4))
     ax = fig.subplots()
     xs = np.arange(len(values), dtype=float) if categorical else np.asarray(values, dtype=float)
 
-    def draw(series, color, label, marker):
-        med = []
+    def draw(series, medians, color, label, marker):
         for x, seeds in zip(xs, series):
             got = [float(v) for v in seeds if v is not None]
             missed = len(seeds) - len(got)
@@ -166,14 +169,12 @@ def sweep(
                     s=40,
                     zorder=3,
                 )
-            vals = got + ([np.inf] * missed)
-            m = float(np.median(vals)) if vals else np.nan
-            med.append(m if np.isfinite(m) else np.nan)
+        med = [m if np.isfinite(m) else np.nan for m in medians]
         ax.plot(xs, med, color=color, lw=1.2, label=f"{label} (median of seeds)")
 
-    draw(per_seed, "tab:blue", ylabel, "o")
+    draw(per_seed, medians, "tab:blue", ylabel, "o")
     if second is not None:
-        draw(second, "tab:gray", second_label, "s")
+        draw(second, second_medians, "tab:gray", second_label, "s")
     if source:
         sx = [x for x, v in zip(xs, values) if v in source]
         sy = [
@@ -218,6 +219,7 @@ def sweep(
 def values_at_budget(
     values: Sequence[float],
     per_seed: Sequence[Sequence[float]],
+    medians: Sequence[float],
     *,
     xlabel: str,
     ylabel: str,
@@ -226,7 +228,7 @@ def values_at_budget(
     title: str = "",
 ) -> Figure:
     """BR1: a metric at a fixed budget (test accuracy at epoch 150) against the swept value,
-    per seed, with the source's numbers overlaid."""
+    per seed and its ``medians`` over seeds, with the source's numbers overlaid."""
     fig = Figure(figsize=(6.5, 4))
     ax = fig.subplots()
     xs = np.arange(len(values), dtype=float)
@@ -239,12 +241,7 @@ def values_at_budget(
             s=22,
             zorder=3,
         )
-    ax.plot(
-        xs,
-        [float(np.median(s)) if len(s) else np.nan for s in per_seed],
-        color="tab:blue",
-        label="ours (median of seeds)",
-    )
+    ax.plot(xs, list(medians), color="tab:blue", label="ours (median of seeds)")
     if source:
         ax.scatter(
             [x for x, v in zip(xs, values) if v in source],
@@ -267,22 +264,23 @@ def values_at_budget(
 def accuracy_derivative(
     traces: Sequence,
     labels: Sequence[str],
+    derivatives: Sequence[tuple[np.ndarray, np.ndarray]],
     windows: Sequence[tuple[int, int] | None],
     *,
     title: str = "",
 ) -> Figure:
-    """BR3: test accuracy (top) and its derivative per epoch (bottom), with each seed's
-    10 % -> 90 % rise shaded."""
+    """BR3: test accuracy (top) and its ``derivatives`` per epoch (bottom; (epochs, d acc / d
+    epoch) per trace), with each seed's 10 % -> 90 % rise shaded."""
     fig = Figure(figsize=(8, 5.5))
     ax_acc, ax_d = fig.subplots(2, 1, sharex=True)
-    for i, (tr, lab) in enumerate(zip(traces, labels)):
+    for i, (tr, lab, (de, dv)) in enumerate(zip(traces, labels, derivatives)):
         c = _color(i)
         e = np.asarray(tr.eval_epoch, dtype=float)
         v = np.asarray(tr.val_acc, dtype=float)
         ax_acc.plot(e, v, color=c, lw=1.3, label=lab)
         ax_acc.plot(e, tr.train_acc, color=c, lw=0.8, ls="--", alpha=0.6)
-        if e.size > 1:
-            ax_d.plot(e[1:], np.diff(v) / np.diff(e), color=c, lw=1)
+        if len(de):
+            ax_d.plot(de, dv, color=c, lw=1)
         if windows[i] is not None:
             for ax in (ax_acc, ax_d):
                 ax.axvspan(*windows[i], color=c, alpha=0.12)
@@ -297,37 +295,25 @@ def accuracy_derivative(
     return fig
 
 
-def fourier_power(embedding, p: int) -> np.ndarray:
-    """Non-constant Fourier power of the number rows of an embedding over Z_p, per frequency
-    k = 1 .. p // 2 (k and p - k counted together, as ``measure.fourier_concentration``)."""
-    e = np.asarray(embedding, dtype=float)[:p]
-    spectrum = (np.abs(np.fft.rfft(e, axis=0)) ** 2).sum(axis=1)
-    pair = np.full(spectrum.size - 1, 2.0)
-    if p % 2 == 0:
-        pair[-1] = 1.0
-    return spectrum[1:] * pair
-
-
 def fourier_spectra(
-    initial: Sequence,
-    final: Sequence,
+    initial: Sequence[np.ndarray | None],
+    final: Sequence[np.ndarray | None],
     labels: Sequence[str],
     p: int,
     *,
     title: str = "",
 ) -> Figure:
     """BR4: the token embedding's Fourier power over Z_p (share of the non-constant power per
-    frequency), at initialisation (left) and after grokking (right), per seed."""
+    frequency k = 1 .. p // 2, ``analysis.fourier.fourier_power_share``; None: not recorded),
+    at initialisation (left) and after grokking (right), per seed."""
     fig = Figure(figsize=(11, 3.8))
     axes = fig.subplots(1, 2, sharey=True)
     k = np.arange(1, p // 2 + 1)
     width = 0.8 / max(len(labels), 1)
     for ax, embs, name in zip(axes, (initial, final), ("initialisation", "after grokking")):
-        for i, (emb, lab) in enumerate(zip(embs, labels)):
-            if emb is None:
+        for i, (share, lab) in enumerate(zip(embs, labels)):
+            if share is None:
                 continue
-            power = fourier_power(emb, p)
-            share = power / power.sum() if power.sum() > 0 else power
             ax.bar(
                 k + (i - (len(labels) - 1) / 2) * width,
                 share,

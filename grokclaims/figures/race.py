@@ -1,6 +1,7 @@
 """Song & Ye's figures: capacity, memorisation times, the race and its agreement across cells.
 
-Pure functions from measurements (arrays, :class:`~grokclaims.setups.race.RaceData`) to figures.
+Pure functions from measurements (arrays, :class:`~grokclaims.setups.race_data.RaceData`,
+:class:`~grokclaims.analysis.crossing.OnsetComparison`) to figures.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..race import REGIMES, OnsetComparison, RaceData
+from grokclaims.analysis.crossing import OnsetComparison
+from grokclaims.analysis.milestones import REGIMES
+from grokclaims.setups.race_data import RaceData
 
 SEED_ALPHA = 0.45
 
@@ -23,25 +26,18 @@ def _seed_points(ax, P, values, color, label, marker="o"):
     ax.scatter(x[ok], v[ok], s=14, color=color, alpha=SEED_ALPHA, marker=marker, label=label)
 
 
-def _geo_mean(values) -> np.ndarray:
-    v = np.asarray(values, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        logs = np.log(np.where(v > 0, v, np.nan))
-        count = np.isfinite(logs).sum(axis=1)
-        return np.where(count > 0, np.exp(np.nansum(logs, axis=1) / np.maximum(count, 1)), np.nan)
-
-
 def race(data: RaceData, cmp: OnsetComparison, title: str = ""):
-    """Left: T_mem and T_gen against P with the crossing P× (and its CI) and the onset marked.
+    """Left: T_mem and T_gen against P (per seed, and their geometric means over seeds) with the
+    crossing P× and the onset marked.
     Right: each seed's delay against P, the onset marked (SY6)."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
     budget = data.cell.max_epochs
-    for values, color, name in (
-        (data.t_mem, "tab:red", "T_mem (random targets)"),
-        (data.t_gen, "tab:blue", "T_gen (task, val ≥ 99 %)"),
+    for values, mean, color, name in (
+        (data.t_mem, data.t_mem_mean, "tab:red", "T_mem (random targets)"),
+        (data.t_gen, data.t_gen_mean, "tab:blue", "T_gen (task, val ≥ 99 %)"),
     ):
         _seed_points(a, data.P, values, color, None)
-        a.plot(data.P, _geo_mean(values), "-", color=color, label=name)
+        a.plot(data.P, mean, "-", color=color, label=name)
     a.axhline(budget, color="grey", lw=0.8, ls=":", label=f"budget {budget}")
     for ax in (a, b):
         if cmp.p_cross is not None:

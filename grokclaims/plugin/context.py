@@ -29,8 +29,8 @@ import pytest
 from grokclaims.setups.scales import Scale
 from grokclaims.spec.run import RunSpec
 from grokclaims.store.registry import Registry, Run
+from grokclaims.verdicts import ClaimResult, Verdict
 from grokclaims.verdicts.expected import expected_outcome
-from grokclaims.verdicts.rules import ClaimResult, Verdict
 
 PAYLOAD_KEY = "grokclaims"
 

@@ -1,1 +1,38 @@
-"""verdicts."""
+"""Verdicts: the outcome of a claim (``ClaimResult``, ``Verdict``), the rules that decide it
+from measured numbers (``decide_*``) and the expected outcome per scale.
+
+Imports ``grokclaims.analysis`` (result types) and nothing above it.
+"""
+
+from grokclaims.verdicts.result import ClaimResult, Verdict
+from grokclaims.verdicts.rules import (
+    ALPHA,
+    decide_all,
+    decide_conjunction,
+    decide_directional,
+    decide_fraction,
+    decide_interval,
+    decide_median_ratio,
+    decide_point,
+    decide_small_difference,
+    decide_test,
+    decide_unmeasurable,
+    with_headline,
+)
+
+__all__ = [
+    "ALPHA",
+    "ClaimResult",
+    "Verdict",
+    "decide_all",
+    "decide_conjunction",
+    "decide_directional",
+    "decide_fraction",
+    "decide_interval",
+    "decide_median_ratio",
+    "decide_point",
+    "decide_small_difference",
+    "decide_test",
+    "decide_unmeasurable",
+    "with_headline",
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grokclaims.verdicts.rules import Verdict
+from grokclaims.verdicts.result import Verdict
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,8 @@
 """The verdict of a claim and the rules that decide it.
 
-A claim's outcome is supported, refuted or inconclusive (CLAIMS.md). ``ClaimResult`` carries
-the estimate, its interval, the p-value where there is one, the tolerance in words, the verdict
-and the sentence of the rule that decided it, so a report row and a test's failure message can
-be written from it alone. The rules are asymmetric on purpose: a claim is refuted only when the
+The rules are asymmetric on purpose: a claim is refuted only when the
 data contradict it at the stated confidence; a mere lack of evidence is inconclusive, never a
-silent pass and never a refutation. Re-exported by ``grokclaims.analysis.stats``.
+silent pass and never a refutation.
 
 References: Clopper & Pearson (1934) for the exact binomial bound of ``decide_fraction``.
 """
@@ -13,111 +10,17 @@ References: Clopper & Pearson (1934) for the exact binomial bound of ``decide_fr
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from scipy import stats
 
-if TYPE_CHECKING:
-    from grokclaims.analysis.stats import StatResult
+from grokclaims.analysis.censoring import MedianRatio
+from grokclaims.analysis.statistic import StatResult
+from grokclaims.verdicts.result import ClaimResult, Verdict, all_finite, claim_result, fmt
 
 # The claims' significance level ("p < 0.05" throughout CLAIMS.md).
 ALPHA = 0.05
-
-
-class Verdict(enum.Enum):
-    SUPPORTED = "supported"
-    REFUTED = "refuted"
-    INCONCLUSIVE = "inconclusive"
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types: NaN -> None, ±inf -> "inf" / "-inf", numpy -> Python, tuples -> lists."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if math.isnan(v):
-            return None
-        return v if math.isfinite(v) else ("inf" if v > 0 else "-inf")
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str):
-        return value
-    if hasattr(value, "to_dict"):
-        return _jsonable(value.to_dict())
-    return str(value)
-
-
-def _fmt(x: float | None) -> str:
-    return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
-
-
-@dataclass(frozen=True)
-class ClaimResult:
-    """What a claim measured and what was decided from it."""
-
-    name: str  # what ``estimate`` is, e.g. "log10(onset/P×)"
-    estimate: float
-    interval: tuple[float, float] | None
-    p_value: float | None
-    tolerance: str  # the assertion in words, e.g. "|log10(onset/P×)| <= 0.3"
-    verdict: Verdict
-    rule: str  # the sentence that decided the verdict
-    details: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.verdict, Verdict):
-            raise ValueError(f"verdict must be a Verdict, got {self.verdict!r}")
-        object.__setattr__(self, "estimate", float(self.estimate))
-        if self.interval is not None:
-            lo, hi = self.interval
-            object.__setattr__(self, "interval", (float(lo), float(hi)))
-        if self.p_value is not None:
-            object.__setattr__(self, "p_value", float(self.p_value))
-
-    def to_dict(self) -> dict:
-        """JSON-ready: floats, None, strings, lists and dicts only (NaN -> None)."""
-        return _jsonable(
-            {
-                "name": self.name,
-                "estimate": self.estimate,
-                "interval": self.interval,
-                "p_value": self.p_value,
-                "tolerance": self.tolerance,
-                "verdict": self.verdict,
-                "rule": self.rule,
-                "details": self.details,
-            }
-        )
-
-    def summary(self) -> str:
-        """One line for a report row or a failure message: observed vs expected, and why."""
-        ci = (
-            ""
-            if self.interval is None
-            else f" [{_fmt(self.interval[0])}, {_fmt(self.interval[1])}]"
-        )
-        p = "" if self.p_value is None else f", p = {_fmt(self.p_value)}"
-        return f"{self.name} = {_fmt(self.estimate)}{ci}{p}; expected {self.tolerance}; {self.rule}"
-
-
-def _result(name, estimate, interval, p_value, tolerance, verdict, rule, details=None):
-    return ClaimResult(name, estimate, interval, p_value, tolerance, verdict, rule, details or {})
-
-
-def _finite(*xs: float | None) -> bool:
-    return all(x is not None and math.isfinite(x) for x in xs)
 
 
 def decide_interval(
@@ -140,19 +43,19 @@ def decide_interval(
     """
     if not lo <= hi:
         raise ValueError(f"lo ({lo}) must not exceed hi ({hi})")
-    band = f"[{_fmt(lo)}, {_fmt(hi)}]"
+    band = f"[{fmt(lo)}, {fmt(hi)}]"
     if interval is None or any(math.isnan(v) for v in interval):
         verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: no confidence interval could be formed"
-        return _result(name, estimate, None, p_value, tolerance, verdict, rule, details)
+        return claim_result(name, estimate, None, p_value, tolerance, verdict, rule, details)
     a, b = sorted(interval)
-    ci = f"interval [{_fmt(a)}, {_fmt(b)}]"
+    ci = f"interval [{fmt(a)}, {fmt(b)}]"
     if lo <= a and b <= hi:
         verdict, rule = Verdict.SUPPORTED, f"supported: the {ci} lies inside {band}"
     elif b < lo or a > hi:
         verdict, rule = Verdict.REFUTED, f"refuted: the {ci} lies entirely outside {band}"
     else:
         verdict, rule = Verdict.INCONCLUSIVE, f"inconclusive: the {ci} straddles a bound of {band}"
-    return _result(name, estimate, (a, b), p_value, tolerance, verdict, rule, details)
+    return claim_result(name, estimate, (a, b), p_value, tolerance, verdict, rule, details)
 
 
 def decide_point(
@@ -169,14 +72,14 @@ def decide_point(
     Supported when lo <= estimate <= hi, refuted otherwise, inconclusive when it is NaN. Use
     ``decide_interval`` instead whenever the number has sampling noise worth an interval.
     """
-    band = f"[{_fmt(lo)}, {_fmt(hi)}]"
+    band = f"[{fmt(lo)}, {fmt(hi)}]"
     if estimate is None or math.isnan(estimate):
         verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: the estimate is undefined"
     elif lo <= estimate <= hi:
-        verdict, rule = Verdict.SUPPORTED, f"supported: {_fmt(estimate)} lies in {band}"
+        verdict, rule = Verdict.SUPPORTED, f"supported: {fmt(estimate)} lies in {band}"
     else:
-        verdict, rule = Verdict.REFUTED, f"refuted: {_fmt(estimate)} lies outside {band}"
-    return _result(name, estimate, None, None, tolerance, verdict, rule, details)
+        verdict, rule = Verdict.REFUTED, f"refuted: {fmt(estimate)} lies outside {band}"
+    return claim_result(name, estimate, None, None, tolerance, verdict, rule, details)
 
 
 def decide_directional(
@@ -199,25 +102,25 @@ def decide_directional(
     (exactly alpha at zero effect with a continuous test; less for any real effect).
     """
     tolerance = tolerance or f"one-sided p < {alpha} in the claimed direction"
-    if not _finite(p_claimed):
+    if not all_finite(p_claimed):
         verdict, rule = (
             Verdict.INCONCLUSIVE,
             "inconclusive: no p-value (too few points or constant data)",
         )
     elif p_claimed < alpha:
-        rule = f"supported: one-sided p = {_fmt(p_claimed)} < {alpha} in the claimed direction"
+        rule = f"supported: one-sided p = {fmt(p_claimed)} < {alpha} in the claimed direction"
         verdict = Verdict.SUPPORTED
-    elif _finite(p_opposite) and p_opposite < alpha:
-        rule = f"refuted: one-sided p = {_fmt(p_opposite)} < {alpha} in the opposite direction"
+    elif all_finite(p_opposite) and p_opposite < alpha:
+        rule = f"refuted: one-sided p = {fmt(p_opposite)} < {alpha} in the opposite direction"
         verdict = Verdict.REFUTED
     else:
         rule = (
             f"inconclusive: neither one-sided p is below {alpha} "
-            f"(claimed {_fmt(p_claimed)}, opposite {_fmt(p_opposite)})"
+            f"(claimed {fmt(p_claimed)}, opposite {fmt(p_opposite)})"
         )
         verdict = Verdict.INCONCLUSIVE
     details = {**(details or {}), "p_opposite": p_opposite}
-    return _result(name, estimate, interval, p_claimed, tolerance, verdict, rule, details)
+    return claim_result(name, estimate, interval, p_claimed, tolerance, verdict, rule, details)
 
 
 def decide_test(
@@ -277,7 +180,7 @@ def decide_all(
         rule = f"inconclusive: all {len(usable)} usable runs pass but {n_missing} are unusable"
     else:
         verdict, rule = Verdict.SUPPORTED, f"supported: all {len(usable)} runs pass"
-    return _result(name, estimate, None, None, tolerance, verdict, rule, details)
+    return claim_result(name, estimate, None, None, tolerance, verdict, rule, details)
 
 
 def decide_fraction(
@@ -306,7 +209,7 @@ def decide_fraction(
     details = {**(details or {}), "successes": int(successes), "n": int(n)}
     if n == 0:
         verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: no usable runs"
-        return _result(name, math.nan, None, None, tolerance, verdict, rule, details)
+        return claim_result(name, math.nan, None, None, tolerance, verdict, rule, details)
     k = int(successes)
     lower = float(stats.beta.ppf(alpha, k, n - k + 1)) if k > 0 else 0.0
     upper = float(stats.beta.ppf(1 - alpha, k + 1, n - k)) if k < n else 1.0
@@ -325,7 +228,7 @@ def decide_fraction(
         rule = (
             f"inconclusive: {k}/{n} is below the bar {bar} but the upper bound {upper:.3g} is not"
         )
-    return _result(name, k / n, (lower, upper), p, tolerance, verdict, rule, details)
+    return claim_result(name, k / n, (lower, upper), p, tolerance, verdict, rule, details)
 
 
 def decide_conjunction(
@@ -361,7 +264,7 @@ def decide_conjunction(
     else:
         verdict, rule = Verdict.SUPPORTED, f"supported: all {len(parts)} parts supported"
     if headline is None:
-        return _result(
+        return claim_result(
             name,
             len(by[Verdict.SUPPORTED]) / len(parts),
             None,
@@ -372,7 +275,7 @@ def decide_conjunction(
             details,
         )
     key = parts[headline]
-    return _result(
+    return claim_result(
         key.name, key.estimate, key.interval, key.p_value, tolerance, verdict, rule, details
     )
 
@@ -395,3 +298,67 @@ def with_headline(
         p_value=p_value,
         tolerance=tolerance or result.tolerance,
     )
+
+
+def decide_unmeasurable(name: str, tolerance: str, reason: str, **details) -> ClaimResult:
+    """Inconclusive because the quantity could not be measured (``reason`` says why)."""
+    verdict, rule = Verdict.INCONCLUSIVE, f"inconclusive: {reason}"
+    return ClaimResult(name, math.nan, None, None, tolerance, verdict, rule, details)
+
+
+def decide_median_ratio(
+    name: str,
+    ratio: MedianRatio,
+    lo: float,
+    hi: float,
+    tolerance: str,
+    details: dict | None = None,
+) -> ClaimResult:
+    """A ratio of median milestones against a band (CLAIMS.md states medians): the ratio itself
+    when both medians are observed (``decide_point``); a censored median gives a one-sided
+    bound (``decide_interval`` on it: supported when the bound alone satisfies the band,
+    inconclusive otherwise); inconclusive when both are censored."""
+    details = {
+        **(details or {}),
+        "median_num": ratio.median_num,
+        "median_den": ratio.median_den,
+        "budget": ratio.budget,
+    }
+    if math.isnan(ratio.estimate):
+        verdict, rule = (
+            Verdict.INCONCLUSIVE,
+            "inconclusive: neither median is observed within the budget",
+        )
+        return ClaimResult(name, math.nan, None, None, tolerance, verdict, rule, details)
+    if ratio.bounds is None:
+        return decide_point(name, ratio.estimate, lo, hi, tolerance, details=details)
+    note = "the interval is the one-sided bound a censored median (> budget) gives"
+    return decide_interval(
+        name, ratio.estimate, ratio.bounds, lo, hi, tolerance, details={**details, "note": note}
+    )
+
+
+def decide_small_difference(
+    name: str,
+    difference: float,
+    interval: tuple[float, float] | None,
+    margin: float,
+    tolerance: str,
+) -> ClaimResult:
+    """ "The difference is negligible": supported when |difference| <= ``margin`` or its interval
+    contains 0; refuted when it exceeds the margin and the interval excludes 0; inconclusive
+    without an interval."""
+    contains_zero = interval is not None and interval[0] <= 0 <= interval[1]
+    if abs(difference) <= margin or contains_zero:
+        verdict = Verdict.SUPPORTED
+        rule = (
+            f"supported: |difference| ≤ {margin:g}"
+            if abs(difference) <= margin
+            else "supported: the interval contains 0"
+        )
+    elif interval is None:
+        verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: no interval for the difference"
+    else:
+        verdict = Verdict.REFUTED
+        rule = f"refuted: |difference| > {margin:g} and the interval excludes 0"
+    return ClaimResult(name, difference, interval, None, tolerance, verdict, rule)
