@@ -31,7 +31,8 @@ import math
 from scipy import stats
 
 from grokclaims.analysis.survival import CensoredMedian, CensoredRatio
-from grokclaims.verdicts.rules import ALPHA, ClaimResult, Verdict
+from grokclaims.verdicts.result import ClaimResult, Verdict
+from grokclaims.verdicts.rules import ALPHA
 
 __all__ = [
     "decide_band",
