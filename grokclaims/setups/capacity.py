@@ -16,7 +16,7 @@ import numpy as np
 
 from grokclaims.analysis import measure
 from grokclaims.data.tasks import TaskSpec
-from grokclaims.families.models import SongYe
+from grokclaims.families import SongYe
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 
 # A saturated run's bits grew by less than this share over the last quarter of its budget.

@@ -20,7 +20,7 @@ import numpy as np
 
 from grokclaims.analysis import measure
 from grokclaims.data.tasks import TaskSpec
-from grokclaims.families.models import SongYe
+from grokclaims.families import SongYe
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 
 # T_mem: random-target runs stop at the first epoch with train >= 99 % (the authors' rule).
