@@ -10,6 +10,10 @@ The reference modules are the definition: the ensemble engine initialises every 
 building its family's module under the member's seed (:func:`build_member`), and the tests
 check that each batched forward equals its module. Initialisation is PyTorch's default;
 ``init_scale`` multiplies every parameter afterwards.
+
+A new family is a new file ending in its ``Family`` record, that record added to
+:data:`FAMILIES` here, and its cases in ``tests/test_families.py`` (``EXAMPLES``) and
+``tests/test_models.py`` (``CASES``: the batched forward against the module).
 """
 
 from __future__ import annotations
@@ -20,11 +24,10 @@ import torch
 from torch import nn
 
 from grokclaims.data.tasks import TaskSpec
-from grokclaims.families import chopra_mlp, song_ye, tutorial
-from grokclaims.families.chopra_mlp import ChopraMLP
+from grokclaims.families.chopra_mlp import CHOPRA_MLP, ChopraMLP
 from grokclaims.families.family import Family, ModelSpec
-from grokclaims.families.song_ye import SongYe
-from grokclaims.families.tutorial import Tutorial
+from grokclaims.families.song_ye import SONG_YE, SongYe
+from grokclaims.families.tutorial import TUTORIAL, Tutorial
 
 __all__ = [
     "FAMILIES",
@@ -39,9 +42,7 @@ __all__ = [
     "shape_of",
 ]
 
-FAMILIES: dict[str, Family] = {
-    f.name: f for f in (song_ye.FAMILY, chopra_mlp.FAMILY, tutorial.FAMILY)
-}
+FAMILIES: dict[str, Family] = {f.name: f for f in (SONG_YE, CHOPRA_MLP, TUTORIAL)}
 
 
 def get(name: str) -> Family:

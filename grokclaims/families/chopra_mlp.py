@@ -88,6 +88,6 @@ def mlp_embedding(p: Params) -> torch.Tensor:
     return p["layers.0.weight"].mT
 
 
-FAMILY = Family(
+CHOPRA_MLP = Family(
     spec=ChopraMLP, module=MLP, forward=mlp_forward, flops=mlp_flops, embedding=mlp_embedding
 )

@@ -205,4 +205,6 @@ def song_ye_flops(spec: SongYe, task: TaskSpec) -> float:
     return 2.0 * (spec.depth * s * per_token + d * task.n_classes)
 
 
-FAMILY = Family(spec=SongYe, module=SongYeTransformer, forward=song_ye_forward, flops=song_ye_flops)
+SONG_YE = Family(
+    spec=SongYe, module=SongYeTransformer, forward=song_ye_forward, flops=song_ye_flops
+)

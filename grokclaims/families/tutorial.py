@@ -111,6 +111,6 @@ def tutorial_flops(spec: Tutorial, task: TaskSpec) -> float:
     return 2.0 * (spec.depth * s * per_token + d * task.n_classes)
 
 
-FAMILY = Family(
+TUTORIAL = Family(
     spec=Tutorial, module=TutorialTransformer, forward=tutorial_forward, flops=tutorial_flops
 )
