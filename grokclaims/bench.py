@@ -2,11 +2,12 @@
 
 ``python -m grokclaims.bench`` times (a) 16 Song & Ye transformers (p = 31, dim 16, mini-batches
 of 512) and (b) 32 Chopra MLPs (p = 31, width 64, full batch), 200 epochs each, trained by
-:func:`~grokclaims.engine.train.train_ensemble` and by :func:`~.train_plain` (the same
-members one at a time: ``nn.Module``, ``torch.optim.AdamW``, per-step ``.item()``). It prints
-model-epochs per second for both, their ratio, and the FLOP/s reached against a dense matmul
-peak measured in the same run. ``--plain-members`` times the plain loop on a subset and
-extrapolates (the plain loop's cost is linear in members).
+:func:`~grokclaims.engine.train.train_ensemble` and by
+:func:`~grokclaims.engine.plain.train_plain` (the same members one at a time: ``nn.Module``,
+``torch.optim.AdamW``, per-step ``.item()``). It prints model-epochs per second for both, their
+ratio, and the FLOP/s reached against a dense matmul peak measured in the same run.
+``--plain-members`` times the plain loop on a subset and extrapolates (the plain loop's cost is
+linear in members).
 
 This is a benchmark, not a test: timings vary with the machine and its load.
 """
@@ -20,8 +21,9 @@ import torch
 
 from grokclaims.data.tasks import TaskSpec
 from grokclaims.engine.cost import epoch_flops
-from grokclaims.engine.train import train_ensemble, train_plain
-from grokclaims.families.models import ChopraMLP, SongYe
+from grokclaims.engine.plain import train_plain
+from grokclaims.engine.train import train_ensemble
+from grokclaims.families import ChopraMLP, SongYe
 from grokclaims.spec.run import RunSpec, Schedule, StopRule
 
 

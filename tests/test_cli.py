@@ -13,8 +13,8 @@ import pytest
 
 from grokclaims import cli
 from grokclaims.data.tasks import TaskSpec
-from grokclaims.engine.train import RunResult, Trace
-from grokclaims.families.models import ChopraMLP, SongYe
+from grokclaims.engine.trace import RunResult, Trace
+from grokclaims.families import ChopraMLP, SongYe
 from grokclaims.spec.run import RunSpec, Schedule, StopRule
 from grokclaims.store.registry import ENV_STORE, Registry, RegistryError
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from grokclaims.data.tasks import TaskSpec, make_dataset
-from grokclaims.families.batched import Layout, MemberDropout, batched_forward
-from grokclaims.families.models import ChopraMLP, SongYe, Tutorial, build_member, shape_of
+from grokclaims.families import ChopraMLP, SongYe, Tutorial, build_member, family_of, shape_of
+from grokclaims.families.batched import Layout, MemberDropout
 
 
 def count(model, task) -> int:
@@ -95,7 +95,7 @@ def test_batched_forward_equals_the_plain_module_for_every_member(model, task):
     layout = Layout(members[0])
     flat = torch.stack([layout.flatten(m) for m in members])
     x = make_dataset(task, 0).x_train[:40]
-    forward = batched_forward(model, task.seq_len, task.vocab_size)
+    forward = family_of(model).forward(model, task)
     off = MemberDropout(torch.zeros(3), [torch.Generator() for _ in range(3)])
     out = forward(layout.views(flat), x.expand(3, -1, -1), off)
     for i, module in enumerate(members):

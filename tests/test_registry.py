@@ -22,8 +22,9 @@ import pytest
 
 import grokclaims
 from grokclaims.data.tasks import TaskSpec
-from grokclaims.engine.train import Progress, RunResult, Trace, train_ensemble
-from grokclaims.families.models import SongYe
+from grokclaims.engine.trace import Progress, RunResult, Trace
+from grokclaims.engine.train import train_ensemble
+from grokclaims.families import SongYe
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 from grokclaims.store.registry import (
     DEFAULT_STORE,

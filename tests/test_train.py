@@ -7,9 +7,11 @@ import pytest
 import torch
 
 from grokclaims.data.tasks import TaskSpec, derive_seed
-from grokclaims.engine.train import Ensemble, train_ensemble, train_plain
+from grokclaims.engine.ensemble import Ensemble
+from grokclaims.engine.plain import train_plain
+from grokclaims.engine.train import train_ensemble
+from grokclaims.families import ChopraMLP, SongYe, Tutorial, build_member
 from grokclaims.families.batched import Layout
-from grokclaims.families.models import ChopraMLP, SongYe, Tutorial, build_member
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 
 NEVER = StopRule(train_acc=None, val_acc=None)

@@ -10,7 +10,7 @@ written): 2 TFLOP/s, a few per cent of an H100's dense peak, since these models 
 
 from __future__ import annotations
 
-from grokclaims.families.models import ChopraMLP, SongYe
+from grokclaims.families import family_of
 from grokclaims.spec.run import RunSpec
 
 EFFECTIVE_FLOPS = {"cpu": 25e9, "cuda": 2e12}
@@ -18,16 +18,7 @@ EFFECTIVE_FLOPS = {"cpu": 25e9, "cuda": 2e12}
 
 def forward_flops_per_example(spec: RunSpec) -> float:
     """Multiply-adds x 2 of one forward pass (matmuls only)."""
-    t, m = spec.task, spec.model
-    if isinstance(m, SongYe):
-        d, s = m.dim, t.seq_len
-        per_token = 16 * d * d + 2 * s * d + (d * d if m.heads > 1 else 0)
-        return 2.0 * (m.depth * s * per_token + d * t.n_classes)
-    if isinstance(m, ChopraMLP):  # the first layer gathers two columns: no multiply
-        return 2.0 * ((m.depth - 1) * m.width**2 + m.width * t.n_classes)
-    d, s = m.dim, t.seq_len
-    per_token = 4 * d * d + 2 * d * m.ff + 2 * s * d
-    return 2.0 * (m.depth * s * per_token + d * t.n_classes)
+    return family_of(spec.model).flops(spec.model, spec.task)
 
 
 def epoch_flops(spec: RunSpec) -> float:

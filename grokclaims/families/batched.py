@@ -1,29 +1,29 @@
-"""Batched forward passes: M models of one architecture computed as one.
+"""What the batched forwards of the families are made of: M models of one architecture as one.
 
 Parameters of the M members live in one flat ``(M, P)`` tensor (rows = members, columns = the
-parameters of :mod:`~grokclaims.families.models` in registration order). Each forward splits it
-into named
-views ``(M, *shape)``, so autograd returns the whole ``(M, P)`` gradient with one concatenation and
-the optimiser updates every parameter of every member in a handful of whole-tensor operations.
+parameters of the family's reference module in registration order; :class:`Layout`). Each
+forward splits it into named views ``(M, *shape)``, so autograd returns the whole ``(M, P)``
+gradient with one concatenation and the optimiser updates every parameter of every member in a
+handful of whole-tensor operations.
 
 Layers use ``bmm`` with the member as batch dimension, so a member's numbers never mix with
-another's. Dropout masks are drawn from each member's own generator, so a member's trajectory does
-not depend on which other members share its ensemble. Shapes in comments: M members, B examples,
-S positions, d width.
+another's. Dropout masks are drawn from each member's own generator (:class:`MemberDropout`), so
+a member's trajectory does not depend on which other members share its ensemble. Shapes in
+comments: M members, B examples, S positions, d width.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grokclaims.families.models import ChopraMLP, ModelSpec, SongYe, Tutorial, rotary_tables
+from grokclaims.families.layers import rotary_tables
 
-Params = dict[str, torch.Tensor]
+Params = dict[str, torch.Tensor]  # name -> (M, *shape) views of the members' flat parameters
 
 
 class Layout:
@@ -154,9 +154,6 @@ def attention(
     return (probs @ v).transpose(2, 3).flatten(-2)
 
 
-# --- the three families --------------------------------------------------------------------
-
-
 def rotary_rows(seq_len: int, head_dim: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Tables (S, hd) such that rotating interleaved pairs is ``x * c + swap_pairs(x) * s``."""
     cos, sin = rotary_tables(seq_len, head_dim, base)
@@ -166,98 +163,3 @@ def rotary_rows(seq_len: int, head_dim: int, base: float) -> tuple[torch.Tensor,
 def swap_pairs(x: torch.Tensor) -> torch.Tensor:
     """(..., 2i, 2i+1, ...) -> (..., 2i+1, 2i, ...) on the last dimension."""
     return x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
-
-
-def song_ye_forward(spec: SongYe, seq_len: int) -> Callable:
-    # The same maths as the plain module, in fewer and smaller operations: q, k, v in one
-    # matmul; q and k rotated together; scale and causal mask inside one baddbmm; and in the
-    # last block only the read-out position is computed past k and v (the other positions'
-    # outputs are never used). Small models are bound by elementwise work and per-operation
-    # overhead, so both counts matter.
-    hd, heads = spec.dim // spec.heads, spec.heads
-    c, s = rotary_rows(seq_len, hd, spec.rope_base)
-    c, s = c.unsqueeze(1), s.unsqueeze(1)  # (S, 1, hd): broadcast over q/k and heads
-    mask = torch.full((seq_len, seq_len), float("-inf")).triu(1)
-
-    def attend(n: torch.Tensor, p: Params, a: str, last_only: bool) -> torch.Tensor:
-        m, b, _, d = n.shape  # n: (M, B, S, d) -> (M, B, S or 1, d)
-        w = torch.cat([p[a + "wq.weight"], p[a + "wk.weight"], p[a + "wv.weight"]], 1)
-        qkv = linear(n, w).unflatten(-1, (3 * heads, hd))  # (M, B, S, 3h, hd)
-        qk = qkv[..., : 2 * heads, :]
-        qk = qk * c.to(n.device) + swap_pairs(qk) * s.to(n.device)
-
-        def per_head(x):  # (M, B, S', h, hd) -> (M·B·h, S', hd)
-            return x.transpose(2, 3).reshape(-1, x.shape[2], hd)
-
-        q = qk[:, :, -1:, :heads] if last_only else qk[..., :heads, :]
-        q, k, v = per_head(q), per_head(qk[..., heads:, :]), per_head(qkv[..., 2 * heads :, :])
-        bias = mask[-1:] if last_only else mask  # the last position sees every position
-        scores = torch.baddbmm(bias.to(n.device), q, k.transpose(1, 2), alpha=hd**-0.5)
-        out = torch.bmm(scores.softmax(-1), v)  # (M·B·h, S', hd)
-        tq = out.shape[1]
-        return out.view(m, b, heads, tq, hd).transpose(2, 3).reshape(m, b, tq, d)
-
-    def forward(p: Params, x: torch.Tensor, drop: MemberDropout) -> torch.Tensor:
-        h = embed(x, p["embedding.weight"])  # (M, B, S, d)
-        for i in range(spec.depth):
-            last = i == spec.depth - 1
-            a = f"layers.{i}.attn."
-            out = attend(rms_norm(h, p[a + "norm.weight"]), p, a, last)
-            out = linear(out, p[a + "wo.weight"])
-            if heads > 1:
-                out = drop(linear(out, p[a + "to_out.0.weight"], p[a + "to_out.0.bias"]))
-            h = (h[:, :, -1:] if last else h) + out
-            f = f"layers.{i}.ff."
-            n = rms_norm(h, p[f + "norm.weight"])
-            gated = F.silu(linear(n, p[f + "w1.weight"])) * linear(n, p[f + "w3.weight"])
-            h = h + linear(*drop.before(gated, p[f + "w2.weight"]))
-        h = rms_norm(h[:, :, -1], p["norm.weight"])  # (M, B, d)
-        return linear(h, p["out.weight"])
-
-    return forward
-
-
-def mlp_forward(spec: ChopraMLP, n_in: int) -> Callable:
-    def forward(p: Params, x: torch.Tensor, drop: MemberDropout) -> torch.Tensor:
-        # The one-hot pair times W1^T is the sum of W1's two hot columns: gather them.
-        table = p["layers.0.weight"].transpose(1, 2)  # (M, 2p, width)
-        h = embed(x[..., 0], table) + embed(x[..., 1], table) + p["layers.0.bias"].unsqueeze(1)
-        h = F.relu(h)  # (M, B, width)
-        for i in range(1, spec.depth + 1):
-            h, w = drop.before(h, p[f"layers.{i}.weight"])
-            h = linear(h, w, p[f"layers.{i}.bias"])
-            h = F.relu(h) if i < spec.depth else h
-        return h
-
-    return forward
-
-
-def tutorial_forward(spec: Tutorial, seq_len: int) -> Callable:
-    def forward(p: Params, x: torch.Tensor, drop: MemberDropout) -> torch.Tensor:
-        pos = p["pos_embedding.weight"][:, :seq_len].unsqueeze(1)  # (M, 1, S, d)
-        h = embed(x, p["embedding.weight"]) + pos
-        for i in range(spec.depth):
-            a = f"transformer.layers.{i}."
-            q, k, v = linear(
-                h, p[a + "self_attn.in_proj_weight"], p[a + "self_attn.in_proj_bias"]
-            ).chunk(3, dim=-1)
-            out = attention(q, k, v, spec.heads, None, drop)
-            out = linear(out, p[a + "self_attn.out_proj.weight"], p[a + "self_attn.out_proj.bias"])
-            h = layer_norm(h + drop(out), p[a + "norm1.weight"], p[a + "norm1.bias"])
-            ff = drop(F.relu(linear(h, p[a + "linear1.weight"], p[a + "linear1.bias"])))
-            ff = linear(ff, p[a + "linear2.weight"], p[a + "linear2.bias"])
-            h = layer_norm(h + drop(ff), p[a + "norm2.weight"], p[a + "norm2.bias"])
-        return linear(h[:, :, -1], p["output.weight"], p["output.bias"])
-
-    return forward
-
-
-def batched_forward(model: ModelSpec, seq_len: int, n_in: int) -> Callable:
-    """forward(params, x (M, B, S) long, dropout) -> logits (M, B, n_out) for a model spec."""
-    if isinstance(model, SongYe):
-        return song_ye_forward(model, seq_len)
-    if isinstance(model, ChopraMLP):
-        return mlp_forward(model, n_in)
-    if isinstance(model, Tutorial):
-        return tutorial_forward(model, seq_len)
-    raise TypeError(f"unknown model spec {model!r}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from grokclaims.analysis.capacity import dataset_complexity
 from grokclaims.analysis.milestones import MEMORISED_TRAIN_ACC
 from grokclaims.data.tasks import TaskSpec
-from grokclaims.families.models import SongYe
+from grokclaims.families import SongYe
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 
 

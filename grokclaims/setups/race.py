@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from grokclaims.analysis.capacity import dataset_complexity
 from grokclaims.analysis.milestones import GENERALISED_VAL_ACC, MEMORISED_TRAIN_ACC
 from grokclaims.data.tasks import TaskSpec
-from grokclaims.families.models import SongYe
+from grokclaims.families import SongYe
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 
 # T_mem: random-target runs stop at the first epoch with train >= 99 % (the authors' rule).

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from grokclaims.data.tasks import TaskSpec
-from grokclaims.families.models import ChopraMLP, Tutorial
+from grokclaims.families import ChopraMLP, Tutorial
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
 
 

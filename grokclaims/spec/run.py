@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grokclaims.data.tasks import TaskSpec
-from grokclaims.families.models import MODEL_FAMILIES, ModelSpec, shape_of
+from grokclaims.families import FAMILIES, ModelSpec, family_of, get, shape_of
 
 TRAIN_ACC_SOURCES = ("batches", "eval")
 
@@ -110,10 +110,12 @@ class RunSpec:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if type(self.model) not in MODEL_FAMILIES.values():
+        try:
+            family_of(self.model)
+        except ValueError:
             raise ValueError(
-                f"RunSpec.model must be one of {list(MODEL_FAMILIES)}, got {self.model!r}"
-            )
+                f"RunSpec.model must be one of {list(FAMILIES)}, got {self.model!r}"
+            ) from None
         if self.task.encoding not in self.model.encodings:
             raise ValueError(
                 f"RunSpec.task.encoding {self.task.encoding!r} does not fit the "
@@ -154,7 +156,7 @@ class RunSpec:
     @classmethod
     def from_canonical(cls, d: dict[str, Any]) -> RunSpec:
         model = dict(d["model"])
-        family = MODEL_FAMILIES[model.pop("family")]
+        family = get(model.pop("family")).spec
         optim = dict(d["optim"])
         optim["betas"] = tuple(optim["betas"])
         return cls(

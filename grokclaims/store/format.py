@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from grokclaims import __version__
-from grokclaims.engine.train import TRACE_FIELDS, RunResult, Trace
+from grokclaims.engine.trace import TRACE_FIELDS, RunResult, Trace
 from grokclaims.spec.run import RunSpec
 
 APPLICATION_ID = 0x47524B43  # "GRKC": marks an SQLite file as a grokclaims registry

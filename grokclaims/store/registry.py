@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grokclaims.engine.train import Progress, RunResult, Trace, train_ensemble
+from grokclaims.engine.trace import Progress, RunResult, Trace
+from grokclaims.engine.train import train_ensemble
 from grokclaims.spec.run import RunSpec, ensemble_key
 from grokclaims.store import format as fmt
 from grokclaims.store.format import ACTIVE, RESULTS, CorruptTrace, RegistryError
