@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 
 import grokclaims
+from grokclaims import provenance
 from grokclaims.data.tasks import TaskSpec
 from grokclaims.engine.train import Progress, RunResult, Trace, train_ensemble
 from grokclaims.families.models import SongYe
@@ -198,9 +200,17 @@ def test_provenance_is_stored_with_every_run(store, log):
     assert prov["package_version"] == grokclaims.__version__
     assert prov["torch_version"] and prov["device"] == "cpu" and prov["device_name"]
     assert prov["host"] and prov["pid"] == os.getpid() and prov["ensemble_size"] == 1
-    assert prov["git_commit"] is None or len(prov["git_commit"]) == 40
+    assert prov["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", prov["git_commit"])
     assert prov["start"] <= prov["end"] and prov["wall_time"] >= 0
     assert prov["science_version"] == grokclaims.SCIENCE_VERSION
+
+
+def test_a_dirty_tree_shows_in_the_provenance(store, log, monkeypatch):
+    # the report's header takes the same provenance.git_commit (test_provenance.py)
+    monkeypatch.setattr(provenance, "git_commit", lambda cwd=None: "abc+dirty")
+    run = Registry(store, log=log).get_or_train([tiny()], trainer=Trainer())[0]
+    assert run.provenance["git_commit"] == "abc+dirty"
+    assert Registry(store, log=log).get(tiny()).provenance["git_commit"] == "abc+dirty"
 
 
 def test_progress_is_logged_per_worker(store, log, caplog, monkeypatch):
