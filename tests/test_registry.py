@@ -27,13 +27,8 @@ from grokclaims.data.tasks import TaskSpec
 from grokclaims.engine.train import Progress, RunResult, Trace, train_ensemble
 from grokclaims.families.models import SongYe
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
-from grokclaims.store.registry import (
-    DEFAULT_STORE,
-    ENV_STORE,
-    Registry,
-    RegistryError,
-    resolve_store,
-)
+from grokclaims.store.format import DEFAULT_STORE, ENV_STORE, resolve_store
+from grokclaims.store.registry import Registry, RegistryError
 
 NEVER = StopRule(train_acc=None, val_acc=None)
 LOG = "grokclaims_test_registry"  # our own logger: the plugin may stop "grokclaims" propagating

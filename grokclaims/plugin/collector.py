@@ -11,14 +11,14 @@ import pytest
 
 from grokclaims.plugin.context import PAYLOAD_KEY, PlanOnly
 from grokclaims.plugin.state import claim_key, state_key
-from grokclaims.report.plan import plan_table
-from grokclaims.report.render import estimate_text
-from grokclaims.report.write import session_meta, write_report
+from grokclaims.report import estimate_text, plan_table, session_meta, write_report
 from grokclaims.setups.scales import get_scale
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Worker side: the claim's verdict decides the test's outcome (see ``Claim.conclude``) and
+    its payload rides in the test report to the controller."""
     outcome = yield
     report = outcome.get_result()
     claim = item.stash.get(claim_key, None)

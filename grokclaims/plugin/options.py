@@ -1,5 +1,7 @@
-"""The plugin's options (each also an ini key without the dashes, e.g. ``grok_scale``) and the
-settings they resolve to, once, on the controller (or the only process)."""
+"""The plugin's options and the settings they resolve to, once, on the controller (or the only
+process): ``--grok-scale``, ``--grok-store``, ``--grok-report-dir``, ``--grok-seeds``,
+``--grok-device``, ``--grok-no-report`` (each also an ini key without the dashes, e.g.
+``grok_scale``) and ``--grok-plan``."""
 
 from __future__ import annotations
 
@@ -10,8 +12,7 @@ import pytest
 
 from grokclaims.engine import devices
 from grokclaims.setups.scales import SCALES
-from grokclaims.store.format import RegistryError, check_location
-from grokclaims.store.registry import ENV_STORE, resolve_store
+from grokclaims.store.format import ENV_STORE, RegistryError, check_location, resolve_store
 
 
 def _positive_int(text: str) -> int:
@@ -128,6 +129,7 @@ def resolve_settings(config: pytest.Config) -> dict:
 
 
 def check_report_dir(path: Path) -> None:
+    """Stop the session before any claim runs if the report cannot be written."""
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".write-test-{os.getpid()}"

@@ -15,6 +15,7 @@ log = logging.getLogger("grokclaims")
 
 
 def session_registry(config: pytest.Config) -> Registry:
+    """The session's registry, opened (with the progress log and SIGTERM) on the first call."""
     state = config.stash[state_key]
     if state["registry"] is None:
         _install_progress_log(config)

@@ -1,4 +1,4 @@
-"""How the run registry lies on disk: one SQLite file, its schema, its statuses.
+"""Where the run store lies and how: one SQLite file, its schema, its statuses.
 
 A store is a single SQLite file (WAL mode) so that it can be copied between machines as one
 object. It is recognised by its ``application_id`` and ``user_version`` header fields, which are
@@ -18,6 +18,8 @@ from pathlib import Path
 APPLICATION_ID = 0x47524B43  # "GRKC": marks an SQLite file as a grokclaims registry
 SCHEMA_VERSION = 1  # PRAGMA user_version; bumped when the tables below change
 SQLITE_MAGIC = b"SQLite format 3\x00"
+DEFAULT_STORE = Path(".grokclaims") / "runs.sqlite"
+ENV_STORE = "GROKCLAIMS_STORE"
 
 ACTIVE = ("claimed", "running")  # held by a live (or dead, once stale) process
 RESULTS = ("completed", "diverged")  # a usable stored result
@@ -75,6 +77,20 @@ COLUMNS = (
 
 class RegistryError(Exception):
     """A store that cannot be used, or runs that failed to train."""
+
+
+def resolve_store(cli_path: str | os.PathLike | None, root: str | os.PathLike) -> Path:
+    """The store to use: ``--grok-store`` > ``$GROKCLAIMS_STORE`` > ``root/.grokclaims/...``.
+
+    A path given by the user is taken relative to the current directory, as typed; the default
+    is anchored at the project root, never at wherever pytest happens to start.
+    """
+    if cli_path is not None and str(cli_path) != "":
+        return Path(cli_path).expanduser().absolute()
+    env = os.environ.get(ENV_STORE, "")
+    if env:
+        return Path(env).expanduser().absolute()
+    return (Path(root) / DEFAULT_STORE).absolute()
 
 
 def check_location(path: Path, *, create: bool) -> bool:

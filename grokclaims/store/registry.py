@@ -52,27 +52,11 @@ from grokclaims.store.progress import (
 )
 from grokclaims.store.rows import CorruptTrace
 
-__all__ = ["DEFAULT_STORE", "ENV_STORE", "Registry", "RegistryError", "Run", "resolve_store"]
+__all__ = ["Registry", "RegistryError", "Run"]
 
-DEFAULT_STORE = Path(".grokclaims") / "runs.sqlite"
-ENV_STORE = "GROKCLAIMS_STORE"
 WAIT_LOG_SECONDS = 30.0  # how often a waiting worker says what it waits for
 
 Trainer = Callable[..., list[RunResult]]
-
-
-def resolve_store(cli_path: str | os.PathLike | None, root: str | os.PathLike) -> Path:
-    """The store to use: ``--grok-store`` > ``$GROKCLAIMS_STORE`` > ``root/.grokclaims/...``.
-
-    A path given by the user is taken relative to the current directory, as typed; the default
-    is anchored at the project root, never at wherever pytest happens to start.
-    """
-    if cli_path is not None and str(cli_path) != "":
-        return Path(cli_path).expanduser().absolute()
-    env = os.environ.get(ENV_STORE, "")
-    if env:
-        return Path(env).expanduser().absolute()
-    return (Path(root) / DEFAULT_STORE).absolute()
 
 
 @dataclass(frozen=True)
