@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..race import REGIMES, OnsetComparison, RaceData
+from grokclaims.setups.race import REGIMES, OnsetComparison, RaceData
 
 SEED_ALPHA = 0.45
 
