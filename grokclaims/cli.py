@@ -130,7 +130,8 @@ def _positive_float(text: str) -> float:
 
 
 def _registry(args: argparse.Namespace, **kw):
-    from grokclaims.store.registry import Registry, resolve_store
+    from grokclaims.store.format import resolve_store
+    from grokclaims.store.registry import Registry
 
     return Registry(resolve_store(args.store, _project_root()), create=False, **kw)
 

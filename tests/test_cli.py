@@ -16,7 +16,8 @@ from grokclaims.data.tasks import TaskSpec
 from grokclaims.engine.trace import RunResult, Trace
 from grokclaims.families import ChopraMLP, SongYe
 from grokclaims.spec.run import RunSpec, Schedule, StopRule
-from grokclaims.store.registry import ENV_STORE, Registry, RegistryError
+from grokclaims.store.format import ENV_STORE
+from grokclaims.store.registry import Registry, RegistryError
 
 NEVER = StopRule(train_acc=None, val_acc=None)
 SCHEDULE = Schedule(max_epochs=2, batch_size=None, eval_every=1)

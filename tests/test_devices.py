@@ -18,6 +18,7 @@ import torch
 
 from grokclaims import plugin
 from grokclaims.engine import devices
+from grokclaims.plugin.state import state_key
 
 
 def test_visible_devices_parses_the_users_list():
@@ -107,7 +108,7 @@ def _controller(n_gpus: int):
         "plan": False,
         "n_gpus": n_gpus,
     }
-    config.stash[plugin.state_key] = {
+    config.stash[state_key] = {
         "settings": settings,
         "results": [],
         "registry": None,
@@ -134,7 +135,7 @@ def test_configure_node_gives_eight_workers_eight_gpus(monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     config = _controller(8)
     node = _start(config, "gw0")
-    assert node.workerinput["grokclaims"] == config.stash[plugin.state_key]["settings"]
+    assert node.workerinput["grokclaims"] == config.stash[state_key]["settings"]
     assert node.workerinput["grokclaims_gpu"] == "0"
     assert [_start(config, f"gw{i}").workerinput["grokclaims_gpu"] for i in range(1, 8)] == [
         str(i) for i in range(1, 8)
@@ -187,7 +188,7 @@ def test_auto_workers_one_per_gpu_or_per_core(monkeypatch):
 
 
 def _worker_config(**workerinput):
-    settings = _controller(2).stash[plugin.state_key]["settings"]
+    settings = _controller(2).stash[state_key]["settings"]
     return SimpleNamespace(
         workerinput={"grokclaims": settings, **workerinput},
         stash=pytest.Stash(),
@@ -201,7 +202,7 @@ def test_a_worker_sees_only_its_gpu(monkeypatch):
     plugin.pytest_configure(config)
     try:
         assert os.environ["CUDA_VISIBLE_DEVICES"] == "5"
-        assert config.stash[plugin.state_key]["settings"]["n_gpus"] == 2
+        assert config.stash[state_key]["settings"]["n_gpus"] == 2
     finally:
         plugin.pytest_unconfigure(config)
 

@@ -1,7 +1,7 @@
 """The README says what CI runs and what the plugin accepts: check that it stays true.
 
 - the two set-up commands (the fenced block under "## Set up") are the ones ``.ci/run`` runs;
-- every ``--grok-*`` option the README mentions is an option of ``grokclaims/plugin/__init__.py``;
+- every ``--grok-*`` option the README mentions is an option of ``grokclaims/plugin/options.py``;
 - the worked example claim (the python block after ``<!-- example: claim -->``) compiles.
 """
 
@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 CI_RUN = ROOT / ".ci" / "run"
-PLUGIN = ROOT / "grokclaims" / "plugin" / "__init__.py"
+PLUGIN_OPTIONS = ROOT / "grokclaims" / "plugin" / "options.py"
 EXAMPLE_MARK = "<!-- example: claim -->"
 TEST_SPLIT = " && .venv/bin/pytest"  # the first command = install part + this + the claims run
 
@@ -37,8 +37,8 @@ def setup_commands(text: str) -> list[str]:
 
 
 def plugin_options() -> set[str]:
-    """The long options registered by ``addoption`` calls in grokclaims/plugin/__init__.py."""
-    tree = ast.parse(PLUGIN.read_text(encoding="utf-8"))
+    """The long options registered by ``addoption`` calls in grokclaims/plugin/options.py."""
+    tree = ast.parse(PLUGIN_OPTIONS.read_text(encoding="utf-8"))
     return {
         arg.value
         for node in ast.walk(tree)

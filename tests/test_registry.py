@@ -1,5 +1,5 @@
 """The run registry: reuse by spec, one training per run across processes, crash recovery,
-corrupt traces, failures, Ctrl-C, and stores that must be refused without being touched."""
+corrupt traces, failures, Ctrl-C (stores refused untouched: test_store_format.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -21,18 +22,13 @@ import numpy as np
 import pytest
 
 import grokclaims
+from grokclaims import provenance
 from grokclaims.data.tasks import TaskSpec
 from grokclaims.engine.trace import Progress, RunResult, Trace
 from grokclaims.engine.train import train_ensemble
 from grokclaims.families import SongYe
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
-from grokclaims.store.registry import (
-    DEFAULT_STORE,
-    ENV_STORE,
-    Registry,
-    RegistryError,
-    resolve_store,
-)
+from grokclaims.store.registry import Registry, RegistryError
 
 NEVER = StopRule(train_acc=None, val_acc=None)
 LOG = "grokclaims_test_registry"  # our own logger: the plugin may stop "grokclaims" propagating
@@ -116,16 +112,6 @@ def rows(path: Path) -> dict[str, sqlite3.Row]:
 # -- finding runs by spec ----------------------------------------------------------------------
 
 
-def test_resolve_store_cli_over_env_over_project_default(tmp_path, monkeypatch):
-    monkeypatch.delenv(ENV_STORE, raising=False)
-    assert resolve_store(None, tmp_path) == tmp_path / DEFAULT_STORE
-    monkeypatch.setenv(ENV_STORE, str(tmp_path / "env.sqlite"))
-    assert resolve_store(None, tmp_path) == tmp_path / "env.sqlite"
-    assert resolve_store(tmp_path / "cli.sqlite", tmp_path) == tmp_path / "cli.sqlite"
-    monkeypatch.chdir(tmp_path)
-    assert resolve_store("rel/x.sqlite", "/elsewhere") == tmp_path / "rel" / "x.sqlite"
-
-
 def test_equal_spec_reuses_the_stored_run_with_identical_trace(store, log):
     specs = [tiny(0), tiny(1)]
     trainer = Trainer(real=True)
@@ -199,9 +185,17 @@ def test_provenance_is_stored_with_every_run(store, log):
     assert prov["package_version"] == grokclaims.__version__
     assert prov["torch_version"] and prov["device"] == "cpu" and prov["device_name"]
     assert prov["host"] and prov["pid"] == os.getpid() and prov["ensemble_size"] == 1
-    assert prov["git_commit"] is None or len(prov["git_commit"]) == 40
+    assert prov["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", prov["git_commit"])
     assert prov["start"] <= prov["end"] and prov["wall_time"] >= 0
     assert prov["science_version"] == grokclaims.SCIENCE_VERSION
+
+
+def test_a_dirty_tree_shows_in_the_provenance(store, log, monkeypatch):
+    # the report's header takes the same provenance.git_commit (test_provenance.py)
+    monkeypatch.setattr(provenance, "git_commit", lambda cwd=None: "abc+dirty")
+    run = Registry(store, log=log).get_or_train([tiny()], trainer=Trainer())[0]
+    assert run.provenance["git_commit"] == "abc+dirty"
+    assert Registry(store, log=log).get(tiny()).provenance["git_commit"] == "abc+dirty"
 
 
 def test_progress_is_logged_per_worker(store, log, caplog, monkeypatch):
@@ -455,87 +449,3 @@ def test_a_failure_in_another_process_during_the_call_is_reported(store, log):
     con.close()
     thread.join(30)
     assert len(errors) == 1 and spec.run_id in errors[0] and "out of memory" in errors[0]
-
-
-# -- bad stores ------------------------------------------------------------------------------------
-
-
-def _snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
-    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in directory.iterdir()}
-
-
-def _not_a_registry(path: Path) -> None:
-    path.write_text("just some notes\n" * 20)
-
-
-def _other_schema(path: Path) -> None:
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY, name TEXT)")
-    con.execute("INSERT INTO runs (name) VALUES ('theirs')")
-    con.commit()
-    con.close()
-
-
-def _newer_registry(path: Path) -> None:
-    Registry(path).close()
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA user_version = 99")
-    con.close()
-
-
-def _empty_file(path: Path) -> None:
-    path.touch()
-
-
-@pytest.mark.parametrize(
-    "make, message",
-    [
-        (_not_a_registry, "not an SQLite database"),
-        (_other_schema, "not a grokclaims run store"),
-        (_newer_registry, "schema version 99"),
-        (_empty_file, "not an SQLite database"),
-    ],
-)
-def test_a_file_that_is_not_our_registry_is_refused_untouched(tmp_path, make, message):
-    path = tmp_path / "runs.sqlite"
-    make(path)
-    before = _snapshot(tmp_path)
-    with pytest.raises(RegistryError, match=message) as err:
-        Registry(path)
-    assert str(path) in str(err.value)
-    assert _snapshot(tmp_path) == before
-
-
-def test_a_parent_that_is_a_file_is_refused(tmp_path):
-    blocker = tmp_path / "plain-file"
-    blocker.write_text("x")
-    before = _snapshot(tmp_path)
-    with pytest.raises(RegistryError, match="is not a directory"):
-        Registry(blocker / "sub" / "runs.sqlite")
-    assert _snapshot(tmp_path) == before
-
-
-def test_a_store_path_that_is_a_directory_is_refused(tmp_path):
-    (tmp_path / "runs.sqlite").mkdir()
-    with pytest.raises(RegistryError, match="not a regular file"):
-        Registry(tmp_path / "runs.sqlite")
-
-
-def test_an_unwritable_directory_is_refused(tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o555)
-    try:
-        if os.access(locked, os.W_OK):
-            pytest.skip("this user writes to read-only directories (root); see the test above")
-        with pytest.raises(RegistryError, match="not writable"):
-            Registry(locked / "deeper" / "runs.sqlite")
-        assert list(locked.iterdir()) == []
-    finally:
-        locked.chmod(0o755)
-
-
-def test_create_false_refuses_a_missing_store_and_creates_nothing(tmp_path):
-    with pytest.raises(RegistryError, match="no run store"):
-        Registry(tmp_path / "absent" / "runs.sqlite", create=False)
-    assert list(tmp_path.iterdir()) == []

@@ -10,7 +10,7 @@ import time
 import pytest
 from toyclaims import load_results, report_dirs, run_claims
 
-from grokclaims.report import report
+from grokclaims import provenance, report
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -136,7 +136,7 @@ def test_changes_lists_moved_new_and_vanished_tests():
 
 
 def test_reports_written_in_the_same_second_get_distinct_directories(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "git_commit", lambda cwd=None: None)
+    monkeypatch.setattr(provenance, "git_commit", lambda cwd=None: None)
     dirs = [
         report.write_report(tmp_path, _results({"A1": v}), _meta())
         for v in ("supported", "refuted", "supported")
@@ -157,7 +157,7 @@ def test_reports_written_in_the_same_second_get_distinct_directories(tmp_path, m
 
 
 def test_the_previous_report_is_of_the_same_scale(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "git_commit", lambda cwd=None: None)
+    monkeypatch.setattr(provenance, "git_commit", lambda cwd=None: None)
     smoke = report.write_report(tmp_path, _results({"A1": "supported"}), _meta("smoke"))
     report.write_report(tmp_path, _results({"A1": "refuted"}), _meta("nightly"))
     again = report.write_report(tmp_path, _results({"A1": "supported"}), _meta("smoke"))
@@ -166,7 +166,7 @@ def test_the_previous_report_is_of_the_same_scale(tmp_path, monkeypatch):
 
 
 def test_latest_replaces_a_copy_made_without_symlinks(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "git_commit", lambda cwd=None: None)
+    monkeypatch.setattr(provenance, "git_commit", lambda cwd=None: None)
     (tmp_path / "latest").mkdir()
     (tmp_path / "latest" / "REPORT.md").write_text("old copy")
     out = report.write_report(tmp_path, _results({"A1": "supported"}), _meta())
@@ -176,7 +176,7 @@ def test_latest_replaces_a_copy_made_without_symlinks(tmp_path, monkeypatch):
 
 
 def test_a_report_of_errors_and_verdicts(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "git_commit", lambda cwd=None: "abc123")
+    monkeypatch.setattr(provenance, "git_commit", lambda cwd=None: "abc123")
     results = _results({"B2": "refuted", "A1[p=5]": "supported", "B1": None})
     results[0]["runs"] = [{"run_id": "r1", "trained": True}, {"run_id": "r2", "trained": False}]
     results[1]["runs"] = [{"run_id": "r2", "trained": False}]
@@ -190,27 +190,6 @@ def test_a_report_of_errors_and_verdicts(tmp_path, monkeypatch):
     assert "| [B1](#b1) | s | 💥 error | n/a |" in md
     assert "Traceback: boom" in md
     assert "| [B2](#b2) | s | ❌ refuted | x = 1 [0.5, 1.5] | x in [0, 2] |" in md
-
-
-def test_git_commit_takes_no_optional_locks(monkeypatch):
-    calls = []
-
-    def run(args, **kwargs):
-        calls.append((args, kwargs.get("env", {}).get("GIT_OPTIONAL_LOCKS")))
-        return subprocess.CompletedProcess(args, 0, stdout="abc\n" if "rev-parse" in args else "")
-
-    monkeypatch.setattr(subprocess, "run", run)
-    assert report.git_commit() == "abc"
-    assert [lock for _, lock in calls] == ["0", "0"]
-
-
-@pytest.mark.parametrize("error", [OSError("no git"), subprocess.TimeoutExpired("git", 5)])
-def test_git_commit_without_git(monkeypatch, error):
-    def run(args, **kwargs):
-        raise error
-
-    monkeypatch.setattr(subprocess, "run", run)
-    assert report.git_commit() is None
 
 
 def test_record_parts_lists_each_part_of_a_conjunction_with_its_verdict_and_rule():

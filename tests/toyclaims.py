@@ -15,12 +15,12 @@ import matplotlib.pyplot
 import pytest
 
 import grokclaims.engine.cost
-import grokclaims.report.report
+import grokclaims.report
 
 # pytester restores sys.modules after each in-process session: what the toy sessions import is
 # imported here once, so that each session does not import it again (the hypothesis plugin,
 # which imports hypothesis at the end of every session, is turned off in them: grok_args).
-_IMPORTED = (grokclaims.engine.cost, grokclaims.report.report, matplotlib.pyplot)
+_IMPORTED = (grokclaims.engine.cost, grokclaims.report, matplotlib.pyplot)
 
 # Supported (with runs, a measurement and a figure), refuted, inconclusive, a crash, and a
 # parametrised supported claim; decided by the verdicts' rules or a ClaimResult built directly.
@@ -167,7 +167,7 @@ def load_results(report: Path) -> dict:
 
 def outcomes(results: dict) -> dict[str, tuple[str, str]]:
     """test id -> (pytest outcome, verdict) from a results.json."""
-    from grokclaims.report.report import verdict_of
+    from grokclaims.report.history import verdict_of
 
     return {c["test_id"]: (c["outcome"], verdict_of(c)) for c in results["claims"]}
 

@@ -1,6 +1,6 @@
 """Figures of the training dynamics: the Chopra MLP (CH) and the tutorial transformer (BR).
 
-Pure functions: traces (objects with the :class:`~grokclaims.engine.train.Trace` fields) and
+Pure functions: traces (objects with the :class:`~grokclaims.engine.trace.Trace` fields) and
 the measurements of ``grokclaims.analysis`` in, a ``matplotlib.figure.Figure`` out; nothing is
 trained, measured or saved here. A milestone that
 was never reached is ``None`` and is simply not drawn; a swept value whose runs never grokked

@@ -1,47 +1,25 @@
-"""How the run registry lies on disk: one SQLite file, its schema, and the trace encoding.
+"""Where the run store lies and how: one SQLite file, its schema, its statuses.
 
 A store is a single SQLite file (WAL mode) so that it can be copied between machines as one
 object. It is recognised by its ``application_id`` and ``user_version`` header fields, which are
 read as plain bytes *before* SQLite opens the file: a file that is not ours is reported and left
 untouched (SQLite would otherwise switch it to WAL or add tables). A new store is built under a
 temporary name and linked into place, so a reader never sees a half-made one and two processes
-creating it at once agree on one file.
-
-A :class:`~grokclaims.engine.train.RunResult` is stored as a ``np.savez_compressed`` archive (trace
-arrays, extras, and a small JSON header of its scalars) in the row itself, with its SHA-256.
-:func:`decode_result` checks that digest and raises :class:`CorruptTrace` rather than ever
-returning damaged data.
-
-Beside the result each row keeps the canonical spec (JSON, plus a few denormalised columns for
-filters) and its provenance (:func:`provenance`): what is needed to reproduce the numbers.
+creating it at once agree on one file. What a row holds: :mod:`grokclaims.store.rows`.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import io
-import json
 import os
-import platform
-import socket
 import sqlite3
-import subprocess
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-
-from grokclaims import __version__
-from grokclaims.engine.trace import TRACE_FIELDS, RunResult, Trace
-from grokclaims.spec.run import RunSpec
 
 APPLICATION_ID = 0x47524B43  # "GRKC": marks an SQLite file as a grokclaims registry
 SCHEMA_VERSION = 1  # PRAGMA user_version; bumped when the tables below change
-BLOB_FORMAT = 1  # the trace archive's own layout, in its JSON header
 SQLITE_MAGIC = b"SQLite format 3\x00"
+DEFAULT_STORE = Path(".grokclaims") / "runs.sqlite"
+ENV_STORE = "GROKCLAIMS_STORE"
 
 ACTIVE = ("claimed", "running")  # held by a live (or dead, once stale) process
 RESULTS = ("completed", "diverged")  # a usable stored result
@@ -101,8 +79,18 @@ class RegistryError(Exception):
     """A store that cannot be used, or runs that failed to train."""
 
 
-class CorruptTrace(Exception):
-    """A stored trace that is missing, fails its checksum, or cannot be decoded."""
+def resolve_store(cli_path: str | os.PathLike | None, root: str | os.PathLike) -> Path:
+    """The store to use: ``--grok-store`` > ``$GROKCLAIMS_STORE`` > ``root/.grokclaims/...``.
+
+    A path given by the user is taken relative to the current directory, as typed; the default
+    is anchored at the project root, never at wherever pytest happens to start.
+    """
+    if cli_path is not None and str(cli_path) != "":
+        return Path(cli_path).expanduser().absolute()
+    env = os.environ.get(ENV_STORE, "")
+    if env:
+        return Path(env).expanduser().absolute()
+    return (Path(root) / DEFAULT_STORE).absolute()
 
 
 def check_location(path: Path, *, create: bool) -> bool:
@@ -196,208 +184,3 @@ def connect(path: Path, *, timeout: float = 60.0) -> sqlite3.Connection:
         con.close()
         raise RegistryError(f"run store {path} does not have the expected schema")
     return con
-
-
-def encode_result(result: RunResult) -> tuple[bytes, str]:
-    """The compressed archive of a result and its SHA-256 (hex)."""
-    header = {
-        "format": BLOB_FORMAT,
-        "status": result.status,
-        "epochs": int(result.epochs),
-        "stopped": bool(result.stopped),
-        "wall_time": float(result.wall_time),
-        "ensemble_size": int(result.ensemble_size),
-        "device": str(result.device),
-        "extras": sorted(result.extras),
-    }
-    arrays = {f"trace.{k}": np.asarray(v) for k, v in result.trace.arrays().items()}
-    arrays.update(
-        {f"extra.{i}": np.asarray(result.extras[k]) for i, k in enumerate(header["extras"])}
-    )
-    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    blob = buf.getvalue()
-    return blob, hashlib.sha256(blob).hexdigest()
-
-
-def decode_result(blob: bytes | None, checksum: str | None) -> RunResult:
-    """The stored result, or :class:`CorruptTrace` saying what is wrong with it."""
-    if blob is None or checksum is None:
-        raise CorruptTrace("trace missing")
-    if hashlib.sha256(blob).hexdigest() != checksum:
-        raise CorruptTrace("trace checksum mismatch")
-    try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-            header = json.loads(z["header"].tobytes())
-            if header.get("format") != BLOB_FORMAT:
-                raise CorruptTrace(f"unknown trace format {header.get('format')!r}")
-            trace = Trace(**{k: z[f"trace.{k}"] for k in TRACE_FIELDS})
-            extras = {k: z[f"extra.{i}"] for i, k in enumerate(header["extras"])}
-    except CorruptTrace:
-        raise
-    except Exception as exc:  # any decoding failure means the bytes cannot be trusted
-        raise CorruptTrace(f"trace unreadable ({type(exc).__name__}: {exc})") from None
-    return RunResult(
-        status=header["status"],
-        epochs=header["epochs"],
-        stopped=header["stopped"],
-        trace=trace,
-        extras=extras,
-        wall_time=header["wall_time"],
-        ensemble_size=header["ensemble_size"],
-        device=header["device"],
-    )
-
-
-def summary(result: RunResult) -> dict[str, float | int | None]:
-    """Columns kept beside the blob so that listing and export need not decode traces."""
-
-    def last(a: np.ndarray) -> float | None:
-        return float(a[-1]) if len(a) and np.isfinite(a[-1]) else None
-
-    return {
-        "epochs": int(result.epochs),
-        "stopped": int(bool(result.stopped)),
-        "final_train_acc": last(result.trace.train_acc),
-        "final_val_acc": last(result.trace.val_acc),
-    }
-
-
-def spec_columns(spec: RunSpec) -> dict[str, Any]:
-    return {
-        "spec": json.dumps(spec.canonical(), sort_keys=True),
-        "family": spec.model.family,
-        "p": spec.task.p,
-        "seed": spec.seed,
-        "science_version": science_version(),
-    }
-
-
-def result_columns(result: RunResult, provenance: dict[str, Any]) -> dict[str, Any]:
-    blob, checksum = encode_result(result)
-    return {
-        "status": result.status,
-        "error": None,
-        **summary(result),
-        "provenance": json.dumps(provenance),
-        "trace": blob,
-        "checksum": checksum,
-    }
-
-
-def where(**filters: Any) -> tuple[str, list]:
-    """A ``WHERE`` clause (or "") and its arguments: equality per column, ``status`` may be a
-    list, ``prefix`` matches the start of the run id; None means no filter."""
-    clauses, args = [], []
-    for name, value in filters.items():
-        if value is None:
-            continue
-        if name == "status":
-            values = [value] if isinstance(value, str) else list(value)
-            clauses.append(f"status IN ({','.join('?' * len(values))})")
-            args += values
-        elif name == "prefix":
-            clauses.append("substr(run_id, 1, ?) = ?")
-            args += [len(value), value]
-        else:
-            clauses.append(f"{name} = ?")
-            args.append(value)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
-
-
-LIST_COLUMNS = (
-    "run_id, status, family, p, seed, science_version, epochs, stopped, final_train_acc,"
-    " final_val_acc, error, owner, heartbeat, created, updated, spec, provenance"
-)
-
-
-def flatten_row(row: sqlite3.Row) -> dict[str, Any]:
-    """A listing row: its columns, the spec as dotted keys (``task.p``), then provenance."""
-    out = {k: row[k] for k in row.keys() if k not in ("spec", "provenance")}  # noqa: SIM118
-    if out.get("stopped") is not None:
-        out["stopped"] = bool(out["stopped"])
-    for k in ("heartbeat", "created", "updated"):
-        if out.get(k) is not None:
-            out[k] = datetime.fromtimestamp(out[k], timezone.utc).isoformat(timespec="seconds")
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(f"{prefix}{k}.", v)
-        else:  # lists (betas) as JSON text, so that CSV and parquet columns stay scalar
-            out.setdefault(prefix[:-1], json.dumps(value) if isinstance(value, list) else value)
-
-    walk("", json.loads(row["spec"]))
-    for k, v in json.loads(row["provenance"] or "{}").items():
-        out.setdefault(k, v)
-    return out
-
-
-# -- provenance ----------------------------------------------------------------------------
-
-
-def science_version() -> int:
-    from grokclaims import SCIENCE_VERSION  # at call time, as RunSpec.run_id reads it
-
-    return SCIENCE_VERSION
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def provenance(result: RunResult, **times: Any) -> dict[str, Any]:
-    """Where, when and with what a result was computed (``times``: start, end, ...)."""
-    import torch
-
-    return {
-        "package_version": __version__,
-        "science_version": science_version(),
-        "git_commit": git_commit(),
-        "torch_version": torch.__version__,
-        "device": str(result.device),
-        "device_name": device_name(str(result.device)),
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "worker": os.environ.get("PYTEST_XDIST_WORKER"),
-        **times,
-        "wall_time": float(result.wall_time),
-        "ensemble_size": int(result.ensemble_size),
-    }
-
-
-@functools.cache
-def git_commit() -> str | None:
-    """HEAD of the checkout the package runs from; None outside git (never an error)."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip() if out.returncode == 0 else ""
-    return commit or None
-
-
-@functools.cache
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        try:
-            import torch
-
-            return torch.cuda.get_device_name(torch.device(device))
-        except Exception:  # a name is provenance, never a reason to fail a run
-            return device
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "cpu"

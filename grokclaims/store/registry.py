@@ -7,18 +7,13 @@ one store file (:mod:`grokclaims.store.format`).
 
 A run's row goes ``claimed -> running -> completed | diverged | failed``. The protocol:
 
-- Claiming is a ``BEGIN IMMEDIATE`` transaction, so a run is claimed by exactly one process;
-  every claim bumps the row's ``generation``. A process claims one ensemble (runs sharing an
-  ``ensemble_key``, at most ``max_members``) at a time and trains it, so that processes
-  wanting the same runs share the ensembles out between them.
+- Claiming is a ``BEGIN IMMEDIATE`` transaction, one ensemble at a time
+  (:mod:`grokclaims.store.claiming`), so a run is claimed by exactly one process.
 - A process waits (polling) only when every run it still needs is held by others: it never
   waits while holding unfinished claims, so workers cannot deadlock.
-- While it holds rows, a background thread with its own connection refreshes their
-  ``heartbeat``. A thread rather than the trainer's progress callback: the callback fires only
-  at evaluation epochs, not while a long first epoch runs or while later groups are queued.
-- A claimed/running row whose heartbeat is older than ``stale_after`` belongs to a dead process
-  and is taken over by the next process that wants it (inside the claiming transaction, so
-  one process wins).
+- While it holds rows, a thread refreshes their ``heartbeat``
+  (:mod:`grokclaims.store.heartbeat`); a row whose heartbeat is older than ``stale_after``
+  belongs to a dead process and is taken over by the next process that wants it.
 - Ctrl-C (any exception other than a training error) deletes this process's held rows; a
   training error marks its group ``failed`` with the traceback. A later call retries failed runs;
   a run that fails in another process *during* a call is reported, not retried in a loop.
@@ -32,7 +27,6 @@ import logging
 import os
 import socket
 import sqlite3
-import threading
 import time
 import traceback
 import uuid
@@ -41,34 +35,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grokclaims.engine.trace import Progress, RunResult, Trace
+from grokclaims.engine.trace import RunResult, Trace
 from grokclaims.engine.train import train_ensemble
-from grokclaims.spec.run import RunSpec, ensemble_key
+from grokclaims.provenance import run_provenance, utc_now
+from grokclaims.spec.run import RunSpec
 from grokclaims.store import format as fmt
-from grokclaims.store.format import ACTIVE, RESULTS, CorruptTrace, RegistryError
+from grokclaims.store import rows as rowfmt
+from grokclaims.store.claiming import claim
+from grokclaims.store.format import ACTIVE, RESULTS, RegistryError
+from grokclaims.store.heartbeat import Heartbeat
+from grokclaims.store.progress import (
+    describe,
+    duration,
+    failure_message,
+    progress_logger,
+    worker_prefix,
+)
+from grokclaims.store.rows import CorruptTrace
 
-__all__ = ["DEFAULT_STORE", "ENV_STORE", "Registry", "RegistryError", "Run", "resolve_store"]
+__all__ = ["Registry", "RegistryError", "Run"]
 
-DEFAULT_STORE = Path(".grokclaims") / "runs.sqlite"
-ENV_STORE = "GROKCLAIMS_STORE"
 WAIT_LOG_SECONDS = 30.0  # how often a waiting worker says what it waits for
-SQL_CHUNK = 500  # run ids per IN (...) clause, well below SQLite's variable limit
 
 Trainer = Callable[..., list[RunResult]]
-
-
-def resolve_store(cli_path: str | os.PathLike | None, root: str | os.PathLike) -> Path:
-    """The store to use: ``--grok-store`` > ``$GROKCLAIMS_STORE`` > ``root/.grokclaims/...``.
-
-    A path given by the user is taken relative to the current directory, as typed; the default
-    is anchored at the project root, never at wherever pytest happens to start.
-    """
-    if cli_path is not None and str(cli_path) != "":
-        return Path(cli_path).expanduser().absolute()
-    env = os.environ.get(ENV_STORE, "")
-    if env:
-        return Path(env).expanduser().absolute()
-    return (Path(root) / DEFAULT_STORE).absolute()
 
 
 @dataclass(frozen=True)
@@ -166,15 +155,6 @@ class Registry:
         con.execute("COMMIT")
         return out
 
-    def _select(self, sql: str, ids: Sequence[str]) -> list:
-        """``sql`` with ``{ids}`` standing for a placeholder list, over ``ids`` in chunks."""
-        rows = []
-        for i in range(0, len(ids), SQL_CHUNK):
-            chunk = list(ids[i : i + SQL_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            rows += self.con.execute(sql.format(ids=marks), chunk).fetchall()
-        return rows
-
     # -- the public API ---------------------------------------------------------------------
 
     @property
@@ -192,7 +172,7 @@ class Registry:
         done: dict[str, Run] = {}
         first_seen: dict[str, tuple | None] = {}
         last_wait_log = time.monotonic()
-        heartbeat = _Heartbeat(self)
+        heartbeat = Heartbeat(self)
         try:
             while len(done) < len(wanted):
                 pending = [i for i in wanted if i not in done]
@@ -201,10 +181,19 @@ class Registry:
                 if not pending:
                     break
                 mine, others, failed = self._write(
-                    lambda con, pending=pending: self._claim(con, pending, wanted, first_seen)
+                    lambda con, pending=pending: claim(
+                        con,
+                        pending,
+                        wanted,
+                        first_seen,
+                        owner=self.owner,
+                        stale_after=self.stale_after,
+                        max_members=self.max_members,
+                        log=self.log,
+                    )
                 )
                 if failed:
-                    raise RegistryError(_failure_message(failed, " in another process"))
+                    raise RegistryError(failure_message(failed, " in another process"))
                 if mine:
                     heartbeat.start()
                     done.update(self._train([wanted[i] for i in mine], device, trainer))
@@ -213,7 +202,7 @@ class Registry:
                         last_wait_log = time.monotonic()
                         self.log.info(
                             "%swaiting for %d runs trained by other processes",
-                            _prefix(),
+                            worker_prefix(),
                             len(others),
                         )
                     time.sleep(self.poll_every)
@@ -252,11 +241,11 @@ class Registry:
     ) -> list[dict[str, Any]]:
         """Rows for listing and export, newest first: status, summary, flattened spec
         (``task.p``, ``model.dim``, ...) and provenance; no traces."""
-        where, args = fmt.where(status=status, family=family, p=p, seed=seed, prefix=prefix)
-        sql = f"SELECT {fmt.LIST_COLUMNS} FROM runs{where} ORDER BY updated DESC, run_id"
+        where, args = rowfmt.where(status=status, family=family, p=p, seed=seed, prefix=prefix)
+        sql = f"SELECT {rowfmt.LIST_COLUMNS} FROM runs{where} ORDER BY updated DESC, run_id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [fmt.flatten_row(row) for row in self.con.execute(sql, args)]
+        return [rowfmt.flatten_row(row) for row in self.con.execute(sql, args)]
 
     def delete(
         self,
@@ -269,7 +258,7 @@ class Registry:
         older than ``stale_after``. Returns the number deleted."""
         if run_ids is None and status is None and not stale:
             raise ValueError("Registry.delete: give run_ids, status or stale=True")
-        where, args = fmt.where(status=status)
+        where, args = rowfmt.where(status=status)
         if stale:
             where += " AND " if where else " WHERE "
             where += f"status IN {ACTIVE!r} AND heartbeat < ?"
@@ -291,7 +280,8 @@ class Registry:
     def _read(self, ids: Sequence[str], wanted: dict[str, RunSpec], *, mark: bool) -> dict:
         """Stored results among ``ids``; a corrupt trace is logged (and, with ``mark``,
         flagged for re-training) and left out."""
-        rows = self._select(
+        rows = rowfmt.select(
+            self.con,
             "SELECT run_id, status, spec, provenance, trace, checksum, generation FROM runs"
             f" WHERE run_id IN ({{ids}}) AND status IN {RESULTS!r}",
             ids,
@@ -300,10 +290,10 @@ class Registry:
         for row in rows:
             rid = row["run_id"]
             try:
-                result = fmt.decode_result(row["trace"], row["checksum"])
+                result = rowfmt.decode_result(row["trace"], row["checksum"])
             except CorruptTrace as exc:
                 self.log.warning(
-                    "%srun %s: %s; it will be trained again, not used", _prefix(), rid, exc
+                    "%srun %s: %s; it will be trained again, not used", worker_prefix(), rid, exc
                 )
                 if mark:
                     self._write(
@@ -319,75 +309,6 @@ class Registry:
             out[rid] = Run(spec, rid, row["status"], result, prov, trained=False)
         return out
 
-    # -- claiming ---------------------------------------------------------------------------
-
-    def _claim(self, con, pending: list[str], wanted: dict, first_seen: dict) -> tuple:
-        """Inside the transaction: classify the pending runs and claim one ensemble's worth of
-        the free ones (so that other processes can take the next ensemble meanwhile).
-        Returns (mine, others, failed)."""
-        rows = {
-            r["run_id"]: r
-            for r in self._select(
-                "SELECT run_id, status, owner, generation, heartbeat, error FROM runs"
-                " WHERE run_id IN ({ids})",
-                pending,
-            )
-        }
-        now = time.time()
-        free, others, failed = [], [], {}
-        for rid in pending:
-            row = rows.get(rid)
-            state = None if row is None else (row["status"], row["generation"])
-            first_seen.setdefault(rid, state)
-            if row is None:
-                free.append(rid)
-            elif row["status"] in RESULTS:
-                continue  # finished since we read: the next round reads it
-            elif row["status"] == "failed" and state != first_seen[rid]:
-                # Failed in another process during this call: report it, don't retry in a loop.
-                failed[rid] = row["error"] or "no error recorded"
-            elif (
-                row["status"] in ACTIVE
-                and row["owner"] != self.owner
-                and now - (row["heartbeat"] or 0.0) <= self.stale_after
-            ):
-                others.append(rid)
-            else:  # failed before this call, corrupt, stale, or our own leftover
-                free.append(rid)
-        if failed or not free:
-            return [], others, failed
-        key = ensemble_key(wanted[free[0]])
-        mine = [rid for rid in free if ensemble_key(wanted[rid]) == key][: self.max_members]
-        for rid in mine:
-            row = rows.get(rid)
-            if row is None:
-                values = {
-                    "run_id": rid,
-                    **fmt.spec_columns(wanted[rid]),
-                    "status": "claimed",
-                    "owner": self.owner,
-                    "generation": 1,
-                    "heartbeat": now,
-                    "created": now,
-                    "updated": now,
-                }
-                _insert(con, values)
-                continue
-            if row["status"] in ACTIVE and row["owner"] != self.owner:
-                self.log.warning(
-                    "%srun %s: taking over from %s (heartbeat %.0f s old)",
-                    _prefix(),
-                    rid,
-                    row["owner"],
-                    now - (row["heartbeat"] or 0.0),
-                )
-            con.execute(
-                "UPDATE runs SET status = 'claimed', owner = ?, generation = generation + 1,"
-                " heartbeat = ?, updated = ?, error = NULL WHERE run_id = ?",
-                (self.owner, now, now, rid),
-            )
-        return mine, others, failed
-
     def _release(self) -> None:
         """Give up this process's held rows (interrupted): they become simply absent."""
         try:
@@ -399,10 +320,10 @@ class Registry:
                 )
             )
         except Exception as exc:  # the original exception matters more; stale rows expire
-            self.log.warning("%scould not release held runs: %s", _prefix(), exc)
+            self.log.warning("%scould not release held runs: %s", worker_prefix(), exc)
             return
         if n:
-            self.log.info("%sreleased %d unfinished runs", _prefix(), n)
+            self.log.info("%sreleased %d unfinished runs", worker_prefix(), n)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -410,34 +331,48 @@ class Registry:
         """Train one claimed ensemble with one trainer call; store the results."""
         ids = [s.run_id for s in group]
         self._set_status(ids, "running")
-        label = _describe(group[0])
-        self.log.info("%straining %d members (%s)", _prefix(), len(group), label)
-        start, t0 = fmt.utc_now(), time.perf_counter()
+        label = describe(group[0])
+        self.log.info("%straining %d members (%s)", worker_prefix(), len(group), label)
+        start, t0 = utc_now(), time.perf_counter()
         try:
-            results = trainer(group, device=device, progress=_progress_logger(self.log, label))
+            results = trainer(group, device=device, progress=progress_logger(self.log, label))
             if len(results) != len(group):
                 raise RuntimeError(f"trainer returned {len(results)} results for {len(group)}")
         except Exception as exc:
             error = "".join(traceback.format_exception(exc, limit=-8))[-4000:]
             self._set_status(ids, "failed", error=error)
-            raise RegistryError(_failure_message(dict.fromkeys(ids, repr(exc)), "")) from exc
-        wall, end = time.perf_counter() - t0, fmt.utc_now()
+            raise RegistryError(failure_message(dict.fromkeys(ids, repr(exc)), "")) from exc
+        wall, end = time.perf_counter() - t0, utc_now()
         self.log.info(
-            "%strained %d members (%s) in %s", _prefix(), len(group), label, _duration(wall)
+            "%strained %d members (%s) in %s", worker_prefix(), len(group), label, duration(wall)
         )
         runs = {}
         for spec, rid, result in zip(group, ids, results):
-            prov = fmt.provenance(result, start=start, end=end, ensemble_wall_time=wall)
+            prov = run_provenance(
+                str(result.device),
+                start=start,
+                end=end,
+                ensemble_wall_time=wall,
+                wall_time=float(result.wall_time),
+                ensemble_size=int(result.ensemble_size),
+            )
             runs[rid] = Run(spec, rid, result.status, result, prov, trained=True)
-        # Encode (compress, hash) before taking the write lock that other workers wait on.
-        rows = [self._row(run) for run in runs.values()]
+        # Encode (compress, hash) before taking the write lock that other workers wait on. A row
+        # is written unless a result is already stored (a row taken over from us by mistake may
+        # have finished first; both are valid, the first stays).
+        rows = [
+            rowfmt.trained_row(run.spec, run.result, run.provenance, self.owner)
+            for run in runs.values()
+        ]
         written = self._write(
-            lambda con: [_insert(con, row, unless_status=RESULTS) for row in rows]
+            lambda con: [rowfmt.insert(con, row, unless_status=RESULTS) for row in rows]
         )
         for rid, n in zip(runs, written):
             if n == 0:
                 self.log.warning(
-                    "%srun %s was completed elsewhere meanwhile; kept that result", _prefix(), rid
+                    "%srun %s was completed elsewhere meanwhile; kept that result",
+                    worker_prefix(),
+                    rid,
                 )
         return runs
 
@@ -450,119 +385,3 @@ class Registry:
                 [(status, error, now, now, rid, self.owner) for rid in ids],
             )
         )
-
-    def _row(self, run: Run) -> dict[str, Any]:
-        """A trained run's row. It is written unless a result is already stored (a row taken
-        over from us by mistake may have finished first; both are valid, the first stays)."""
-        now = time.time()
-        return {
-            "run_id": run.run_id,
-            **fmt.spec_columns(run.spec),
-            "owner": self.owner,
-            "generation": 1,
-            "heartbeat": now,
-            "created": now,
-            "updated": now,
-            **fmt.result_columns(run.result, run.provenance),
-        }
-
-
-class _Heartbeat:
-    """Refreshes this registry's held rows from a thread with its own connection."""
-
-    def __init__(self, registry: Registry):
-        self.registry = registry
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._beat, name="grokclaims-heartbeat", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join()
-
-    def _beat(self) -> None:
-        reg = self.registry
-        try:
-            con = fmt.connect(reg.path)
-        except (sqlite3.Error, RegistryError) as exc:  # our rows go stale and are taken over
-            reg.log.warning("%sheartbeat cannot open the store: %s", _prefix(), exc)
-            return
-        try:
-            while not self._stop.wait(reg.heartbeat_every):
-                try:
-                    con.execute(
-                        f"UPDATE runs SET heartbeat = ? WHERE owner = ? AND status IN {ACTIVE!r}",
-                        (time.time(), reg.owner),
-                    )
-                except sqlite3.Error as exc:  # a busy store: try again next beat
-                    reg.log.warning("%sheartbeat failed: %s", _prefix(), exc)
-        finally:
-            con.close()
-
-
-def _insert(con, values: dict[str, Any], unless_status: tuple[str, ...] | None = None) -> int:
-    """Insert a row; with ``unless_status``, overwrite an existing row unless its status is one
-    of those (its creation time and generation are kept). Returns the rows written."""
-    cols, marks = ", ".join(values), ", ".join("?" * len(values))
-    sql = f"INSERT INTO runs ({cols}) VALUES ({marks})"
-    if unless_status is not None:
-        keep = ("run_id", "created", "generation")
-        sets = ", ".join(f"{c} = excluded.{c}" for c in values if c not in keep)
-        sql += f" ON CONFLICT (run_id) DO UPDATE SET {sets} WHERE status NOT IN {unless_status!r}"
-    return con.execute(sql, list(values.values())).rowcount
-
-
-# -- log lines --------------------------------------------------------------------------------
-
-
-def _prefix() -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    return f"[{worker}] " if worker else ""
-
-
-def _describe(spec: RunSpec) -> str:
-    label = getattr(spec.model, "label", "")
-    return f"{spec.model.family} {label}, p={spec.task.p}".replace("  ", " ")
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _progress_logger(log: logging.Logger, label: str) -> Callable[[Progress], None]:
-    """The trainer's progress callback (it calls every few seconds): one line each time."""
-
-    def progress(p: Progress) -> None:
-        log.info(
-            "%straining %d members (%s): epoch %d/%d, %d active, %s elapsed, ETA ≤ %s",
-            _prefix(),
-            p.total,
-            label,
-            p.epoch,
-            p.max_epochs,
-            p.active,
-            _duration(p.elapsed),
-            _duration(p.eta),
-        )
-
-    return progress
-
-
-def _failure_message(failed: dict[str, str], where: str) -> str:
-    first = next(iter(failed.values())).strip().splitlines()
-    return (
-        f"{len(failed)} run(s) failed to train{where}: {', '.join(failed)}\n"
-        f"error: {first[-1] if first else '?'}\n"
-        "a later call retries them; `grokclaims runs show RUN_ID` shows the traceback"
-    )

@@ -1,0 +1,104 @@
+"""Writing a session's report: ``<report dir>/<UTC time>-<scale>/`` with REPORT.md, figures/*.png
+and results.json, the session's metadata, and the ``latest`` link to the newest report."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+from pathlib import Path
+
+from grokclaims import __version__, provenance
+from grokclaims.report.history import changes, previous_report, verdict_of, verdicts
+from grokclaims.report.render import claim_order, render
+
+
+def session_meta(
+    *, scale: str, seeds, device, n_gpus: int, store: str, start: float, end: float
+) -> dict:
+    """The header of a session's report: scale, seeds, provenance, device, store, times."""
+    return {
+        "scale": scale,
+        "seeds": list(seeds),
+        "package_version": __version__,
+        "git_commit": provenance.git_commit(),
+        "torch": provenance.torch_version(),
+        "python": provenance.python_version(),
+        "host": provenance.host(),
+        "platform": platform.platform(),
+        "device": device or (f"{n_gpus} GPU(s), one per worker" if n_gpus else "cpu"),
+        "store": store,
+        "start": dt.datetime.fromtimestamp(start, dt.timezone.utc).isoformat(timespec="seconds"),
+        "end": dt.datetime.fromtimestamp(end, dt.timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": round(end - start, 1),
+    }
+
+
+def run_counts(results: list[dict]) -> dict[str, int]:
+    """Distinct runs used by the claims, split into trained in this session and reused."""
+    trained, seen = set(), set()
+    for entry in results:
+        for run in entry.get("runs", []):
+            seen.add(run["run_id"])
+            if run.get("trained"):
+                trained.add(run["run_id"])
+    return {"runs": len(seen), "trained": len(trained), "reused": len(seen - trained)}
+
+
+def write_report(report_dir: Path, results: list[dict], meta: dict) -> Path:
+    """Write the report of one session; returns its directory."""
+    out = _new_report_dir(report_dir, meta["scale"])
+    (out / "figures").mkdir()
+    results = sorted(results, key=lambda e: (claim_order(e["claim_id"]), e["test_id"]))
+    for entry in results:
+        for fig in entry.get("figures", []):
+            (out / "figures" / fig["name"]).write_bytes(base64.b64decode(fig["png"]))
+    prev = previous_report(report_dir, meta["scale"], exclude=out)
+    moved = (
+        changes(verdicts(prev), {e["test_id"]: verdict_of(e) for e in results}) if prev else None
+    )
+    meta = {**meta, **run_counts(results), "previous_report": prev.name if prev else None}
+    slim = [
+        {k: v for k, v in e.items() if k != "figures"}
+        | {"figures": [f"figures/{f['name']}" for f in e.get("figures", [])]}
+        for e in results
+    ]
+    (out / "results.json").write_text(json.dumps({"meta": meta, "claims": slim}, indent=1))
+    (out / "REPORT.md").write_text(render(results, meta, moved))
+    _point_latest(report_dir, out)
+    return out
+
+
+def _new_report_dir(report_dir: Path, scale: str) -> Path:
+    """``<UTC time>-<scale>``, created here; sessions ending in the same second (or writing at
+    once) get ``<UTC time>.001-<scale>``, ... so that none overwrites another and the names
+    still sort in time order."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for n in range(1000):
+        out = report_dir / (f"{stamp}-{scale}" if n == 0 else f"{stamp}.{n:03d}-{scale}")
+        try:
+            out.mkdir()
+        except FileExistsError:
+            continue
+        return out
+    raise FileExistsError(f"{report_dir}: no free report name for {stamp}-{scale}")
+
+
+def _point_latest(report_dir: Path, target: Path) -> None:
+    latest = report_dir / "latest"
+    if latest.is_dir() and not latest.is_symlink():  # a copy made without symlinks
+        shutil.rmtree(latest)
+    tmp = report_dir / f".latest-{os.getpid()}"
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(target.name, target_is_directory=True)
+        os.replace(tmp, latest)  # atomic: a session finishing at the same time cannot break it
+    except OSError:  # no symlinks (some Windows setups): a copy instead
+        tmp.unlink(missing_ok=True)
+        if latest.is_symlink() or latest.is_file():
+            latest.unlink()
+        shutil.copytree(target, latest)
