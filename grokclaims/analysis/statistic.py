@@ -64,3 +64,9 @@ def opposite(alternative: str) -> str:
 def check_alternative(alternative: str) -> None:
     if alternative not in ("two-sided", "less", "greater"):
         raise ValueError(f"alternative must be 'two-sided', 'less' or 'greater', not {alternative}")
+
+
+def share(flags) -> float | None:
+    """The share of true values among ``flags`` (booleans, any shape); None when empty."""
+    a = np.asarray(flags, dtype=bool)
+    return float(a.mean()) if a.size else None
