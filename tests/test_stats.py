@@ -90,6 +90,18 @@ def test_calibration_f_test_by_hand():
     assert (off.statistic, off.p_value) == (math.inf, 0.0)  # a perfect fit that is not y = x
 
 
+def test_nested_f_test_of_a_constant_response_is_nan():
+    # The rounding guard used to be noise itself here: F = 64, p = 2e-8 for y = 4.3 (n = 20).
+    x = np.random.default_rng(3).normal(size=(20, 2))
+    for y in (np.full(20, 4.3), np.full(20, -1e6), np.zeros(20)):
+        res = regression.nested_f_test(x[:, :1], x, y)
+        assert math.isnan(res.statistic) and math.isnan(res.p_value)
+        assert res.details["reason"] == "the response is constant"
+    # A response that varies, however little, is tested as before.
+    y = 4.3 + 1e-6 * x[:, 1]
+    assert regression.nested_f_test(x[:, :1], x, y).p_value < 1e-6
+
+
 def test_nested_f_test_by_hand_and_against_the_slope_t_test():
     x, y = [1, 2, 3, 4], [1, 2, 3, 5]
     # RSS_intercept = 8.75, RSS_line = 8.75 - 6.5²/5 = 0.3 -> F = 8.45 / (0.3 / 2) = 56.33

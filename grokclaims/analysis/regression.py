@@ -15,6 +15,8 @@ from grokclaims.analysis.multiplicity import holm
 from grokclaims.analysis.resample import N_RESAMPLES, permutation
 from grokclaims.analysis.statistic import MIN_POINTS, StatResult, degenerate, paired
 
+CONSTANT = 1e-12  # a response whose range is below this share of its size does not vary
+
 
 @dataclass(frozen=True)
 class AxisTrend:
@@ -72,8 +74,9 @@ def nested_f_test(X_reduced, X_full, y) -> StatResult:
 
     Both designs get an intercept here; pass None (or an (n, 0) array) for an intercept-only
     reduced model. Degrees of freedom come from the design ranks, so collinear columns do not
-    inflate them. Rows with a NaN anywhere are dropped. Example: does log P× add over the
-    swept hyper-parameters in predicting log onset?
+    inflate them. Rows with a NaN anywhere are dropped. A constant response has nothing to
+    explain: F and p are NaN. Example: does log P× add over the swept hyper-parameters in
+    predicting log onset?
     """
     yv = np.asarray(y, dtype=float)
     if yv.ndim != 1:
@@ -90,6 +93,10 @@ def nested_f_test(X_reduced, X_full, y) -> StatResult:
     dropped = int(ok.size - ok.sum())
     if yv.size < MIN_POINTS:
         return degenerate(yv.size, dropped, f"fewer than {MIN_POINTS} points", "greater")
+    if np.ptp(yv) <= CONSTANT * max(float(np.max(np.abs(yv))), 1e-300):
+        # Nothing varies, so nothing can be explained: the residual sums are rounding noise
+        # and their ratio an arbitrary F (once F = 64, p = 2e-8 for y = 4.3 everywhere).
+        return degenerate(yv.size, dropped, "the response is constant", "greater")
     rss_r, rank_r, _ = _rss(Xr, yv)
     rss_f, rank_f, _ = _rss(Xf, yv)
     details = {"rss_reduced": rss_r, "rss_full": rss_f}
