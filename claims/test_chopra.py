@@ -32,6 +32,7 @@ from grokclaims.analysis.milestones import Milestones, chopra_milestones
 from grokclaims.analysis.norms import norm_decay, norm_peak
 from grokclaims.analysis.ranks import decreasing_trend, increasing_trend, kruskal_p
 from grokclaims.analysis.traces import value_at
+from grokclaims.claimrules import chopra as rules
 from grokclaims.figures import dynamics
 from grokclaims.plugin import session_scale
 from grokclaims.verdicts import (
@@ -42,6 +43,7 @@ from grokclaims.verdicts import (
     decide_median_ratio,
     decide_point,
     decide_test,
+    parts_of,
     with_headline,
 )
 
@@ -692,25 +694,15 @@ def test_ch5_operation_sweep(grok, over):
     runs, by = _sweep_runs(grok, "op", ops)
     budget = _budget(runs)
     groked = {op: _epochs(rs, "generalised_epoch") for op, rs in by.items()}
-    meds = {op: censored_median(groked[op]) for op in ops}
-    slow, fast = max(ops, key=lambda o: meds[o]), min(ops, key=lambda o: meds[o])
-    parts = {
-        "every op groks in every seed": _every_seed(
-            runs,
-            [f"{op} seed {s}" for op in ops for s in grok.seeds],
-            groks=True,
-            what="share grokked",
-        ),
-        "max / min median grok epoch <= 1.5": decide_median_ratio(
-            f"median grok epoch, slowest ({slow}) / fastest ({fast})",
-            median_ratio(groked[slow], groked[fast], budget),
-            0.0,
-            OP_GROK_RATIO,
-            f"<= {OP_GROK_RATIO} ({RESOLUTION})",
-        ),
-    }
+    result = rules.ch5(groked, budget)
     for op in ops:
-        _record_source(grok, f"median grok epoch, a {op} b", meds[op], SRC_OP.get(op, _ABSENT))
+        m = rules.km_grok_median(groked[op], budget)
+        _record_source(
+            grok,
+            f"median grok epoch, a {op} b (Kaplan–Meier)",
+            m.value if m.observed else math.inf,
+            SRC_OP.get(op, _ABSENT),
+        )
     _sweep_figure(
         grok,
         "CH5: operations",
@@ -722,8 +714,9 @@ def test_ch5_operation_sweep(grok, over):
         source=SRC_OP,
         categorical=True,
     )
-    grok.record_parts(parts)
-    grok.conclude(decide_conjunction("CH5", parts, headline="max / min median grok epoch <= 1.5"))
+    grok.record_parts(parts_of(result))
+    grok.record_error_rates(rules.RULES["CH5"])
+    grok.conclude(result)
 
 
 # --------------------------------------------------------------------------- CH6

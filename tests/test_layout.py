@@ -30,6 +30,7 @@ ALLOWED = {
     "store": {"data", "families", "spec", "engine", "provenance"},
     "analysis": set(),
     "verdicts": {"analysis"},
+    "claimrules": {"analysis", "verdicts"},
     "setups": {"data", "families", "spec", "analysis"},
     "figures": {"analysis", "setups"},
     "report": {"verdicts", "provenance", "engine", "families", "spec", "data"},

@@ -15,6 +15,7 @@ xdist), where the report plugin writes it out.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import math
@@ -26,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from grokclaims.claimrules.errors import ClaimRule, ErrorRates, error_rates
 from grokclaims.setups.scales import Scale
 from grokclaims.spec.run import RunSpec
 from grokclaims.store.registry import Registry, Run
@@ -33,6 +35,11 @@ from grokclaims.verdicts import ClaimResult, Verdict
 from grokclaims.verdicts.expected import expected_outcome
 
 PAYLOAD_KEY = "grokclaims"
+
+
+@functools.cache
+def _error_rates(rule: ClaimRule, n_seeds: int) -> ErrorRates:
+    return error_rates(rule, n_seeds)
 
 
 class PlanOnly(Exception):
@@ -141,6 +148,22 @@ class Claim:
                 "name": f"{stem}-{len(self.figures)}.png",
                 "png": base64.b64encode(buf.getvalue()).decode(),
             }
+        )
+
+    def record_error_rates(self, rule: ClaimRule) -> None:
+        """The rule's simulated false-support rate and power at this scale's number of seeds
+        (``grokclaims.claimrules.errors``), as rows of the claim's section."""
+        rates = _error_rates(rule, len(self.seeds))
+        n, reps = rates.n_seeds, rates.reps
+        self.record(
+            f"rule: simulated false support at {n} seeds",
+            rates.false_support,
+            note=f"claim false just past its tolerance; {reps} simulated data sets",
+        )
+        self.record(
+            f"rule: simulated power at {n} seeds",
+            rates.power,
+            note=f"claim true at the source's effect; false refute {rates.false_refute:.0%}",
         )
 
     def conclude(self, result: ClaimResult) -> None:

@@ -17,6 +17,7 @@ from grokclaims.verdicts.rules import (
     decide_small_difference,
     decide_test,
     decide_unmeasurable,
+    parts_of,
     with_headline,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "decide_small_difference",
     "decide_test",
     "decide_unmeasurable",
+    "parts_of",
     "with_headline",
 ]

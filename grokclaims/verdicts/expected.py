@@ -73,6 +73,13 @@ EXPECTED: dict[str, dict[str, Expected]] = {
             "epoch scatters by +-400 epochs per seed while the overfit epoch "
             "falls only 650 -> 150",
         ),
+        "CH5[sweep]": Expected(
+            Verdict.INCONCLUSIVE,
+            "3 seeds: the slowest / fastest median grok epoch is 1.37 but its 95 % "
+            "interval [1.03, 1.73] (Kaplan–Meier medians, exact bootstrap over the seeds) "
+            "straddles 1.5; at 3 seeds the rule's simulated power at the source's effect "
+            "(ratio 1.15) is 52 % (docs/error_rates.md)",
+        ),
         "CH6[alpha=0.5]": Expected(
             Verdict.REFUTED,
             "p = 31: with 480 training pairs no seed "

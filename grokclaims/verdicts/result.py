@@ -89,6 +89,25 @@ class ClaimResult:
             }
         )
 
+    @classmethod
+    def from_dict(cls, d: Mapping) -> ClaimResult:
+        """The inverse of ``to_dict`` (None -> NaN, "inf" -> inf)."""
+
+        def num(x):
+            return math.nan if x is None else float(x)
+
+        interval = None if d["interval"] is None else tuple(num(x) for x in d["interval"])
+        return cls(
+            d["name"],
+            num(d["estimate"]),
+            interval,
+            None if d["p_value"] is None else num(d["p_value"]),
+            d["tolerance"],
+            Verdict(d["verdict"]),
+            d["rule"],
+            dict(d["details"]),
+        )
+
     def summary(self) -> str:
         """One line for a report row or a failure message: observed vs expected, and why."""
         ci = "" if self.interval is None else f" [{fmt(self.interval[0])}, {fmt(self.interval[1])}]"

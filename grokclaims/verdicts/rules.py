@@ -280,6 +280,15 @@ def decide_conjunction(
     )
 
 
+def parts_of(conjunction: ClaimResult) -> dict[str, ClaimResult]:
+    """The parts of a ``decide_conjunction`` result, as results again (for ``record_parts``)."""
+    return {
+        k: ClaimResult.from_dict(d)
+        for k, d in conjunction.details.items()
+        if isinstance(d, Mapping) and "verdict" in d and "rule" in d
+    }
+
+
 def with_headline(
     result: ClaimResult,
     name: str,
