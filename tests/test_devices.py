@@ -18,7 +18,7 @@ import torch
 
 from grokclaims import plugin
 from grokclaims.engine import devices
-from grokclaims.plugin.state import state_key
+from grokclaims.plugin.state import new_state, state_key
 
 
 def test_visible_devices_parses_the_users_list():
@@ -107,15 +107,10 @@ def _controller(n_gpus: int):
         "no_report": False,
         "plan": False,
         "n_gpus": n_gpus,
+        "explicit": True,
+        "progress_dir": "/tmp/grokclaims-progress-test",
     }
-    config.stash[state_key] = {
-        "settings": settings,
-        "results": [],
-        "registry": None,
-        "start": 0.0,
-        "log_handler": None,
-        "gpus": {},
-    }
+    config.stash[state_key] = new_state(settings)
     return config
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -52,7 +53,9 @@ def write_report(report_dir: Path, results: list[dict], meta: dict) -> Path:
     """Write the report of one session; returns its directory."""
     out = _new_report_dir(report_dir, meta["scale"])
     (out / "figures").mkdir()
-    results = sorted(results, key=lambda e: (claim_order(e["claim_id"]), e["test_id"]))
+    results = unique_figure_names(
+        sorted(results, key=lambda e: (claim_order(e["claim_id"]), e["test_id"]))
+    )
     for entry in results:
         for fig in entry.get("figures", []):
             (out / "figures" / fig["name"]).write_bytes(base64.b64decode(fig["png"]))
@@ -69,6 +72,28 @@ def write_report(report_dir: Path, results: list[dict], meta: dict) -> Path:
     (out / "results.json").write_text(json.dumps({"meta": meta, "claims": slim}, indent=1))
     (out / "REPORT.md").write_text(render(results, meta, moved))
     _point_latest(report_dir, out)
+    return out
+
+
+def unique_figure_names(results: list[dict]) -> list[dict]:
+    """The entries with figure names that no two tests share. A figure's name is its test id
+    made a file name, which drops characters (``X[op=+]`` and ``X[op=*]`` both give ``X_op=``);
+    where that makes two tests' names equal, each gets a hash of its test id, so that none
+    overwrites another; names that did not collide stay as they are."""
+    owners: dict[str, set[str]] = {}
+    for e in results:
+        for f in e.get("figures", []):
+            owners.setdefault(f["name"], set()).add(e["test_id"])
+    out = []
+    for e in results:
+        figures = []
+        for f in e.get("figures", []):
+            if len(owners[f["name"]]) > 1:
+                stem, dot, ext = f["name"].rpartition(".")
+                tag = hashlib.sha256(e["test_id"].encode()).hexdigest()[:8]
+                f = {**f, "name": f"{stem}-{tag}{dot}{ext}" if dot else f"{ext}-{tag}"}
+            figures.append(f)
+        out.append({**e, "figures": figures} if "figures" in e else e)
     return out
 
 

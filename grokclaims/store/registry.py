@@ -116,10 +116,7 @@ class Registry:
     # -- connection -----------------------------------------------------------------------
 
     def _connect(self):
-        try:
-            con = fmt.connect(self.path)
-        except sqlite3.Error as exc:
-            raise RegistryError(f"run store {self.path} cannot be opened: {exc}") from None
+        con = fmt.connect(self.path, check=True)
         # A new owner token per process: a forked child must not pass for its parent.
         self._pid = os.getpid()
         self.owner = f"{socket.gethostname()}:{self._pid}:{uuid.uuid4().hex[:8]}"
