@@ -1,5 +1,6 @@
 """Writing a session's report: ``<report dir>/<UTC time>-<scale>/`` with REPORT.md, figures/*.png
-and results.json, the session's metadata, and the ``latest`` link to the newest report."""
+and results.json, the session's metadata, and the ``latest`` link to the newest complete report
+(a partial one, ``meta["partial"]`` non-empty, is written but not linked)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from grokclaims import __version__, provenance
-from grokclaims.report.history import changes, previous_report, verdict_of, verdicts
+from grokclaims.report.history import absent, changes, previous_report, verdict_of, verdicts
 from grokclaims.report.render import claim_order, render
 
 
@@ -60,10 +61,18 @@ def write_report(report_dir: Path, results: list[dict], meta: dict) -> Path:
         for fig in entry.get("figures", []):
             (out / "figures" / fig["name"]).write_bytes(base64.b64decode(fig["png"]))
     prev = previous_report(report_dir, meta["scale"], exclude=out)
-    moved = (
-        changes(verdicts(prev), {e["test_id"]: verdict_of(e) for e in results}) if prev else None
-    )
-    meta = {**meta, **run_counts(results), "previous_report": prev.name if prev else None}
+    moved, unmatched = None, ([], [])
+    if prev:
+        old, new = verdicts(prev), {e["test_id"]: verdict_of(e) for e in results}
+        moved, unmatched = changes(old, new), absent(old, new)
+    meta = {
+        "partial": [],
+        **meta,
+        **run_counts(results),
+        "previous_report": prev.name if prev else None,
+        "only_in_previous": unmatched[0],
+        "only_in_this": unmatched[1],
+    }
     slim = [
         {k: v for k, v in e.items() if k != "figures"}
         | {"figures": [f"figures/{f['name']}" for f in e.get("figures", [])]}
@@ -71,7 +80,8 @@ def write_report(report_dir: Path, results: list[dict], meta: dict) -> Path:
     ]
     (out / "results.json").write_text(json.dumps({"meta": meta, "claims": slim}, indent=1))
     (out / "REPORT.md").write_text(render(results, meta, moved))
-    _point_latest(report_dir, out)
+    if not meta["partial"]:  # `latest` is what the next comparison starts from
+        _point_latest(report_dir, out)
     return out
 
 
