@@ -21,6 +21,11 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 DEFAULT_STORE = Path(".grokclaims") / "runs.sqlite"
 ENV_STORE = "GROKCLAIMS_STORE"
 
+HEARTBEAT_SECONDS = 5.0  # how often a process refreshes the heartbeat of the rows it holds
+# The least heartbeat age that may call a held row abandoned from the command line: six missed
+# beats, so that a process that is merely slow (a busy store, a paused machine) is not deleted.
+MIN_STALE_AFTER = 30.0
+
 ACTIVE = ("claimed", "running")  # held by a live (or dead, once stale) process
 RESULTS = ("completed", "diverged")  # a usable stored result
 STATUSES = (*ACTIVE, *RESULTS, "failed", "corrupt")
