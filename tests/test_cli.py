@@ -205,9 +205,7 @@ def test_list_and_show_of_a_row_with_damaged_spec_and_provenance(store, capsys):
     rid = song_ye(0).run_id
     con = sqlite3.connect(store)
     with con:
-        con.execute(
-            "UPDATE runs SET spec = '{broken', provenance = '[1' WHERE run_id = ?", (rid,)
-        )
+        con.execute("UPDATE runs SET spec = '{broken', provenance = '[1' WHERE run_id = ?", (rid,))
     con.close()
     code, out, err = run(capsys, "--store", str(store), "list")
     assert code == 0 and rid in out

@@ -28,8 +28,8 @@ from grokclaims.engine.trace import Progress, RunResult, Trace
 from grokclaims.engine.train import train_ensemble
 from grokclaims.families import SongYe
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
-from grokclaims.store.registry import Registry, RegistryError
 from grokclaims.store import rows as rowfmt
+from grokclaims.store.registry import Registry, RegistryError
 
 NEVER = StopRule(train_acc=None, val_acc=None)
 LOG = "grokclaims_test_registry"  # our own logger: the plugin may stop "grokclaims" propagating
@@ -492,9 +492,7 @@ def test_traces_swapped_between_two_rows_are_detected(store, log):
     reg.get_or_train([a, b], trainer=Trainer())
     con = sqlite3.connect(store)
     with con:
-        got = {
-            r: (t, c) for r, t, c in con.execute("SELECT run_id, trace, checksum FROM runs")
-        }
+        got = {r: (t, c) for r, t, c in con.execute("SELECT run_id, trace, checksum FROM runs")}
         for mine, theirs in ((a.run_id, b.run_id), (b.run_id, a.run_id)):
             con.execute(
                 "UPDATE runs SET trace = ?, checksum = ? WHERE run_id = ?", (*got[theirs], mine)

@@ -210,7 +210,10 @@ def test_the_previous_report_is_of_the_same_scale(tmp_path, monkeypatch):
     report.write_report(tmp_path, _results({"A1": "refuted"}), _meta("nightly"))
     again = report.write_report(tmp_path, _results({"A1": "supported"}), _meta("smoke"))
     assert load_results(again)["meta"]["previous_report"] == smoke.name
-    assert f"No verdict moved since `{smoke.name}` (among the tests of both)." in (again / "REPORT.md").read_text()
+    assert (
+        f"No verdict moved since `{smoke.name}` (among the tests of both)."
+        in (again / "REPORT.md").read_text()
+    )
 
 
 def test_latest_replaces_a_copy_made_without_symlinks(tmp_path, monkeypatch):

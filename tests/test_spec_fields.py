@@ -21,8 +21,14 @@ def spec(**kw) -> RunSpec:
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: spec(model=ChopraMLP(width=2.5)), "RunSpec.model.width must be an integer, got 2.5"),
-        (lambda: spec(model=ChopraMLP(width=8.0)), "RunSpec.model.width must be an integer, got 8.0"),
+        (
+            lambda: spec(model=ChopraMLP(width=2.5)),
+            "RunSpec.model.width must be an integer, got 2.5",
+        ),
+        (
+            lambda: spec(model=ChopraMLP(width=8.0)),
+            "RunSpec.model.width must be an integer, got 8.0",
+        ),
         (lambda: spec(model=ChopraMLP(depth=True)), "RunSpec.model.depth must be an integer"),
         (
             lambda: RunSpec(TaskSpec(p=5), SongYe(dim=8.0)),

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import matplotlib.pyplot
 import pytest
-
 import scipy.stats
 
 import grokclaims.engine.cost

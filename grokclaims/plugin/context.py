@@ -26,14 +26,13 @@ from typing import Any
 
 import pytest
 
+from grokclaims.plugin.progress import note_runs
+from grokclaims.plugin.state import PAYLOAD_KEY
 from grokclaims.setups.scales import Scale
 from grokclaims.spec.run import RunSpec
 from grokclaims.store.registry import Registry, Run
 from grokclaims.verdicts import ClaimResult, Verdict
 from grokclaims.verdicts.expected import expected_outcome
-
-from grokclaims.plugin.progress import note_runs
-from grokclaims.plugin.state import PAYLOAD_KEY
 
 __all__ = ["PAYLOAD_KEY", "Claim", "PlanOnly"]
 

@@ -1,6 +1,9 @@
 """The session's progress line, from the controller through pytest's terminal reporter::
 
-    [grokclaims] session: runs 12 done, 3 training, 40 waiting (55 asked for so far); claims 5/43 done; about 12 min left
+    [grokclaims] session: runs 12 done, 3 training, 40 waiting (55 asked for so far);
+    claims 5/43 done; about 12 min left
+
+(one line on the terminal).
 
 Workers (or the only process) say which runs each claim asks for by writing a small JSON file
 into the session's progress directory (:func:`note_runs`; the number of claim tests collected:
@@ -12,6 +15,7 @@ mode (``--grok-plan``) is what counts every run ahead of time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -77,7 +81,8 @@ def run_statuses(store: str, run_ids: Sequence[str]) -> dict[str, str]:
             ids = list(run_ids)
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
-                sql = f"SELECT run_id, status FROM runs WHERE run_id IN ({','.join('?' * len(chunk))})"
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT run_id, status FROM runs WHERE run_id IN ({marks})"
                 out.update(dict(con.execute(sql, chunk).fetchall()))
         finally:
             con.close()
@@ -129,9 +134,7 @@ class SessionProgress:
         env = os.environ.get("GROKCLAIMS_PROGRESS_SECONDS")
         self.every = float(env) if env else PROGRESS_SECONDS
         self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name="grokclaims-progress", daemon=True
-        )
+        self._thread = threading.Thread(target=self._loop, name="grokclaims-progress", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -154,7 +157,5 @@ class SessionProgress:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
-            try:
+            with contextlib.suppress(Exception):  # never a reason to disturb the session
                 self.write(self.line())
-            except Exception:  # a progress line is never a reason to disturb the session
-                pass

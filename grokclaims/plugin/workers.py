@@ -4,7 +4,6 @@ worker's share of the CPU threads, and ``-n auto`` as one worker per GPU (or per
 
 from __future__ import annotations
 
-
 import pytest
 
 from grokclaims.engine import devices

@@ -148,7 +148,11 @@ class RunSpec:
         for part, where in ((self.task, "RunSpec.task"), (self.model, "RunSpec.model")):
             if dataclasses.is_dataclass(part):
                 check_fields(part, where)
-        for part, kind in ((self.optim, OptimSpec), (self.schedule, Schedule), (self.stop, StopRule)):
+        for part, kind in (
+            (self.optim, OptimSpec),
+            (self.schedule, Schedule),
+            (self.stop, StopRule),
+        ):
             if not isinstance(part, kind):
                 raise ValueError(f"RunSpec: expected a {kind.__name__}, got {part!r}")
         try:

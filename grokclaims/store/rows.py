@@ -167,9 +167,7 @@ def spec_columns(spec: RunSpec) -> dict[str, Any]:
     }
 
 
-def result_columns(
-    spec: RunSpec, result: RunResult, provenance: dict[str, Any]
-) -> dict[str, Any]:
+def result_columns(spec: RunSpec, result: RunResult, provenance: dict[str, Any]) -> dict[str, Any]:
     blob, _ = encode_result(result)
     return {
         "status": result.status,
