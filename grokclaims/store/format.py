@@ -201,7 +201,8 @@ def connect(path: Path, *, timeout: float = 60.0, check: bool = False) -> sqlite
             problems = [r[0] for r in con.execute("PRAGMA quick_check(5)")]
             if problems != ["ok"]:
                 raise RegistryError(
-                    f"run store {path} is damaged (SQLite quick_check: {problems[0]}); "
+                    f"run store {path} is damaged (SQLite quick_check: "
+                    f"{problems[0].splitlines()[0]}); "
                     "restore it from a copy, or move it away to start an empty one"
                 )
     except sqlite3.Error as exc:
