@@ -88,7 +88,7 @@ def test_a_damaged_or_uncreatable_store_is_one_usage_error(pytester, tmp_path, d
     result = run_claims(pytester, store=store, subprocess=True)
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
     errors = [ln for ln in result.stderr.lines if ln.strip()]
-    assert len(errors) == 1 and errors[0].startswith(f"ERROR: --grok-store: "), errors
+    assert len(errors) == 1 and errors[0].startswith("ERROR: --grok-store: "), errors
     assert str(store) in errors[0]
     result.stdout.no_fnmatch_line("*[[]grokclaims[]] TOY*")
 

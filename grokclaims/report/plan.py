@@ -16,9 +16,7 @@ def plan_table(results: list[dict], device: str) -> str:
         planned = e.get("planned") or []
         ids = {p["run_id"] for p in planned}
         miss = {p["run_id"] for p in planned if p["missing"]}
-        costs = {
-            p["run_id"]: estimate_seconds(p["spec"], device) for p in planned if p["missing"]
-        }
+        costs = {p["run_id"]: estimate_seconds(p["spec"], device) for p in planned if p["missing"]}
         secs = sum(costs.values())
         seconds += sum(c for rid, c in costs.items() if rid not in missing_ids)
         all_ids |= ids
