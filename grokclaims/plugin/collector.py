@@ -60,7 +60,7 @@ class Collector:
             state["crashed"].append(entry)  # listed only in a session that has claims
             return
         if not state["active"]:  # an xdist controller learns here that the session has claims
-            from grokclaims.plugin.session import activate
+            from grokclaims.plugin.activation import activate
 
             try:
                 activate(self.config, late=True)

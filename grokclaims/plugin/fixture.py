@@ -11,9 +11,9 @@ from grokclaims.plugin.state import claim_key, state_key
 def grok(request: pytest.FixtureRequest):
     """The claim's handle on runs, measurements, figures and its verdict."""
     # Imported here: the plugin loads in every session of the venv, torch only in claim tests.
+    from grokclaims.plugin.activation import activate
     from grokclaims.plugin.context import Claim
     from grokclaims.plugin.registry import session_registry
-    from grokclaims.plugin.session import activate
     from grokclaims.setups.scales import get_scale
 
     marker = request.node.get_closest_marker("claim")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grokclaims.engine import devices
-from grokclaims.store.format import RegistryError, resolve_store, verify_store
+from grokclaims.store.format import RegistryError, check_location, resolve_store, verify_store
 
 # The names of grokclaims.setups.scales.SCALES, here so that registering the options imports no
 # torch (tests/test_plugin.py checks that the two agree).
@@ -152,12 +152,20 @@ def check_settings(settings: dict, *, collect_only: bool = False) -> None:
     check_device(settings["device"], settings["n_gpus"])
     if collect_only:  # collecting creates nothing: no store, no report directory
         return
+    store = Path(settings["store"])
     try:
-        verify_store(Path(settings["store"]))
+        exists = check_location(store, create=True)  # touches nothing
+        if exists:
+            verify_store(store)  # header, schema, quick_check
     except RegistryError as exc:
         raise pytest.UsageError(f"--grok-store: {exc}") from None
     if not settings["no_report"] and not settings["plan"]:
         check_report_dir(Path(settings["report_dir"]))
+    if not exists:  # created only once everything else is known to be good
+        try:
+            verify_store(store)
+        except RegistryError as exc:
+            raise pytest.UsageError(f"--grok-store: {exc}") from None
 
 
 DEVICE_FORMS = "cpu, cuda, cuda:N or mps"

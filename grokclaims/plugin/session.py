@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from grokclaims.plugin.options import check_settings, read_settings
+from grokclaims.plugin.activation import activate, header_line
+from grokclaims.plugin.options import read_settings
 from grokclaims.plugin.state import active_state, is_worker, new_state, state_key
-from grokclaims.plugin.workers import activate_worker
 
 MARKER_KWARGS = {"id", "source", "statement"}
 
@@ -51,25 +51,6 @@ def pytest_configure(config: pytest.Config) -> None:
         activate(config)
 
 
-def activate(config: pytest.Config, *, late: bool = False) -> dict:
-    """Make the plugin active in this process (once): a worker takes its GPU and threads; the
-    controller checks the settings (usage errors) and, when ``late`` (it is active only from
-    collection on), prints the header line it could not print at the start."""
-    state = config.stash[state_key]
-    if state["active"]:
-        return state
-    state["active"] = True
-    if is_worker(config):
-        activate_worker(config)
-        return state
-    check_settings(state["settings"], collect_only=bool(config.option.collectonly))
-    tr = config.pluginmanager.get_plugin("terminalreporter")
-    if late and tr is not None:
-        tr.ensure_newline()
-        tr.write_line(header_line(state["settings"]))
-    return state
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(state_key, None)
     if state is None:
@@ -82,18 +63,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         close_registry(state)
     if not is_worker(config):
         shutil.rmtree(state["settings"]["progress_dir"], ignore_errors=True)
-
-
-def header_line(s: dict) -> str:
-    from grokclaims.setups.scales import get_scale
-
-    scale = get_scale(s["scale"])
-    seeds = scale.seed_list(s["seeds"])
-    device = s["device"] or (f"one GPU per worker ({s['n_gpus']} GPUs)" if s["n_gpus"] else "cpu")
-    return (
-        f"grokclaims: scale={scale.name}, seeds={len(seeds)} {list(seeds)}, "
-        f"device={device}, store={s['store']}" + (", plan only" if s["plan"] else "")
-    )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
