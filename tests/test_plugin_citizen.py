@@ -221,6 +221,9 @@ def test_the_plan_table_starts_on_its_own_line(pytester):
     out = run_claims(pytester, "--grok-plan").stdout.str()
     (sep,) = [ln for ln in out.splitlines() if "grokclaims plan" in ln]
     assert sep.startswith("=") and "%]" not in sep
+    result = run_claims(pytester, "--grok-plan", "-n", "2", subprocess=True)
+    (sep,) = [ln for ln in result.stdout.lines if "grokclaims plan" in ln]
+    assert sep.startswith("=") and "%]" not in sep
 
 
 def test_a_claim_whose_runs_an_earlier_row_also_needs_shows_its_own_hours(monkeypatch):
@@ -237,3 +240,18 @@ def test_a_claim_whose_runs_an_earlier_row_also_needs_shows_its_own_hours(monkey
     hours = {ln.split()[0]: ln.split()[-1] for ln in lines[1:4]}
     assert hours["PL1"] == "0.50"
     assert hours["PL1"] == hours["PL2"] == hours["total"]  # each row its own; total once
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_claim_session_without_grok_options_activates_when_it_collects_claims(pytester, workers):
+    """No --grok-* option: the plugin wakes up on the claims it collects (an xdist controller,
+    which collects nothing, on the first claim's report) and writes the usual report."""
+    pytester.makepyfile(test_fig=FIGURES)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-n", workers, timeout=120
+    )
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["grokclaims: scale=smoke*", "report: *REPORT.md"])
+    (report,) = report_dirs(pytester.path / "reports")
+    assert len(load_results(report)["claims"]) == 4
+    assert (pytester.path / ".grokclaims" / "runs.sqlite").exists()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from grokclaims.plugin.options import check_settings
-from grokclaims.plugin.state import is_worker, state_key
+from grokclaims.plugin.state import fresh_line, is_worker, state_key
 from grokclaims.plugin.workers import activate_worker
 
 
@@ -24,7 +24,7 @@ def activate(config: pytest.Config, *, late: bool = False) -> dict:
     check_settings(state["settings"], collect_only=bool(config.option.collectonly))
     tr = config.pluginmanager.get_plugin("terminalreporter")
     if late and tr is not None:
-        tr.ensure_newline()
+        fresh_line(tr)
         tr.write_line(header_line(state["settings"]))
     return state
 

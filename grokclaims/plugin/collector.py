@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grokclaims.plugin.state import PAYLOAD_KEY, active_state, claim_key, state_key
+from grokclaims.plugin.state import PAYLOAD_KEY, active_state, claim_key, fresh_line, state_key
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -94,7 +94,7 @@ class Collector:
 def _write(config: pytest.Config, line: str) -> None:
     tr = config.pluginmanager.get_plugin("terminalreporter")
     if tr is not None:
-        tr.ensure_newline()
+        fresh_line(tr)
         tr.write_line(line)
 
 
@@ -162,7 +162,7 @@ def _finish(config: pytest.Config) -> None:
     if s["plan"]:
         text = plan_table(results, device=s["device"] or ("cuda" if s["n_gpus"] else "cpu"))
         if tr is not None:
-            tr.ensure_newline()  # not on the line of pytest's [100%]
+            fresh_line(tr)  # not on the line of pytest's [100%]
             tr.write_sep("=", "grokclaims plan")
             tr.write_line(text)
         return
@@ -180,7 +180,7 @@ def _finish(config: pytest.Config) -> None:
     meta["partial"] = list(dict.fromkeys(state["partial"]))
     path = write_report(Path(s["report_dir"]), results, meta)
     if tr is not None:
-        tr.ensure_newline()
+        fresh_line(tr)
         tr.write_sep("=", "grokclaims report")
         partial = " (partial: not a baseline for comparisons)" if meta["partial"] else ""
         tr.write_line(f"report: {path / 'REPORT.md'}{partial}")

@@ -51,3 +51,11 @@ def session_scale(config: pytest.Config):
     from grokclaims.setups.scales import get_scale
 
     return get_scale(config.stash[state_key]["settings"]["scale"])
+
+
+def fresh_line(tr) -> None:
+    """Start a new terminal line: ``ensure_newline`` alone misses the line of progress dots
+    (and ``[100%]``) that pytest and xdist leave open."""
+    tr.ensure_newline()
+    if getattr(tr._tw, "width_of_current_line", 0):
+        tr._tw.line()
