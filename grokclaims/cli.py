@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from grokclaims.store.format import ACTIVE, STATUSES
+from grokclaims.store.format import ACTIVE, HEARTBEAT_SECONDS, MIN_STALE_AFTER, STATUSES
 
 LIST_COLUMNS = (
     "run_id",
@@ -106,10 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--id", dest="ids", action="append", metavar="RUN_ID", help="this run")
     a.add_argument(
         "--stale-after",
-        type=_positive_float,
+        type=_stale_after,
         default=120.0,
         metavar="SECONDS",
-        help="heartbeat age that makes a held run stale (default 120)",
+        help="heartbeat age that makes a held run stale (default 120, at least "
+        f"{MIN_STALE_AFTER:.0f}: live processes refresh it every {HEARTBEAT_SECONDS:.0f} s)",
     )
     a.set_defaults(action=_delete)
     return parser
@@ -122,10 +123,17 @@ def _positive(text: str) -> int:
     return n
 
 
-def _positive_float(text: str) -> float:
-    x = float(text)
-    if not x > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+def _stale_after(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not x >= MIN_STALE_AFTER:  # also NaN
+        raise argparse.ArgumentTypeError(
+            f"must be at least {MIN_STALE_AFTER:.0f} s, got {text}: live processes refresh "
+            f"their heartbeat every {HEARTBEAT_SECONDS:.0f} s, and deleting their rows would "
+            "train those runs twice"
+        )
     return x
 
 
@@ -178,20 +186,27 @@ def _show(args: argparse.Namespace) -> int:
             "SELECT spec, provenance FROM runs WHERE run_id = ?", (row["run_id"],)
         ).fetchone()
     print(f"run {row['run_id']}: {row['status']} (science version {row['science_version']})")
-    print("spec:")
-    for k, v in json.loads(stored["spec"]).items():
-        print(f"  {k}: {json.dumps(v, sort_keys=True)}")
-    if stored["provenance"]:
-        print("provenance:")
-        for k, v in json.loads(stored["provenance"]).items():
-            print(f"  {k}: {v}")
+    damaged = False
+    for name in ("spec", "provenance"):
+        if not stored[name]:
+            continue
+        try:
+            fields = json.loads(stored[name])
+            items = fields.items()
+        except (ValueError, AttributeError):  # a damaged row: said, not a traceback
+            print(f"{name}: unreadable (damaged row; the next get_or_train trains it again)")
+            damaged = True
+            continue
+        print(f"{name}:")
+        for k, v in items:
+            print(f"  {k}: {json.dumps(v, sort_keys=True) if name == 'spec' else v}")
     if row["status"] in ACTIVE:
         print(f"held by {row['owner']}, heartbeat {row['heartbeat']}")
     if row["error"]:
         print("error:")
         print(_indent(row["error"].rstrip()))
     if row["status"] in ("completed", "diverged", "corrupt"):
-        if run is None:
+        if run is None or damaged:
             print("trace: corrupt or missing; the next get_or_train trains this run again")
             return 1
         print(_trace_summary(run.result))
@@ -246,7 +261,7 @@ def _has_parquet_engine() -> bool:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    with _registry(args, stale_after=args.stale_after, heartbeat_every=args.stale_after / 2) as reg:
+    with _registry(args, stale_after=args.stale_after) as reg:
         if args.ids:
             known = {r["run_id"] for r in reg.runs()}
             unknown = [i for i in args.ids if i not in known]

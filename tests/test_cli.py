@@ -183,3 +183,33 @@ def test_python_dash_m_grokclaims(store):
     )
     assert out.returncode == 0, out.stderr
     assert chopra(0).run_id in out.stdout
+
+
+def test_stale_after_has_a_floor_so_live_rows_are_never_deleted(store, capsys):
+    con = sqlite3.connect(store)
+    with con:  # a live process: its heartbeat 2 s old
+        con.execute("UPDATE runs SET heartbeat = ? WHERE status = 'running'", (time.time() - 2,))
+    con.close()
+    args = ["--store", str(store), "delete", "--stale"]
+    for bad in ("1", "29.9", "nan", "abc"):
+        code, _, err = run(capsys, *args, "--stale-after", bad)
+        assert code == 2 and "--stale-after" in err, (bad, err)
+    assert "must be at least 30 s, got 1" in run(capsys, *args, "--stale-after", "1")[2]
+    code, out, _ = run(capsys, *args, "--stale-after", "30")
+    assert code == 0 and out.strip() == "deleted 0 runs"
+    with Registry(store) as reg:
+        assert len(reg.runs(status="running")) == 1
+
+
+def test_list_and_show_of_a_row_with_damaged_spec_and_provenance(store, capsys):
+    rid = song_ye(0).run_id
+    con = sqlite3.connect(store)
+    with con:
+        con.execute("UPDATE runs SET spec = '{broken', provenance = '[1' WHERE run_id = ?", (rid,))
+    con.close()
+    code, out, err = run(capsys, "--store", str(store), "list")
+    assert code == 0 and rid in out
+    code, out, err = run(capsys, "--store", str(store), "show", rid)
+    assert code == 1, (out, err)
+    assert "spec: unreadable (damaged row" in out
+    assert "provenance: unreadable (damaged row" in out

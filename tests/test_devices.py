@@ -11,6 +11,8 @@ left (without that knowledge: its index modulo the GPU count).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +20,7 @@ import torch
 
 from grokclaims import plugin
 from grokclaims.engine import devices
-from grokclaims.plugin.state import state_key
+from grokclaims.plugin.state import new_state, state_key
 
 
 def test_visible_devices_parses_the_users_list():
@@ -107,15 +109,10 @@ def _controller(n_gpus: int):
         "no_report": False,
         "plan": False,
         "n_gpus": n_gpus,
+        "explicit": True,
+        "progress_dir": "/tmp/grokclaims-progress-test",
     }
-    config.stash[state_key] = {
-        "settings": settings,
-        "results": [],
-        "registry": None,
-        "start": 0.0,
-        "log_handler": None,
-        "gpus": {},
-    }
+    config.stash[state_key] = new_state(settings)
     return config
 
 
@@ -221,3 +218,60 @@ def test_a_worker_without_gpu_gets_its_share_of_the_cores(monkeypatch):
 
 def test_the_worker_hook_runs_before_other_plugins_can_initialise_cuda():
     assert plugin.pytest_configure.pytest_impl["tryfirst"]
+
+
+# -- pinning that cannot be silently defeated -----------------------------------------------------
+
+
+def test_pinning_after_cuda_was_initialised_is_a_loud_error(monkeypatch):
+    env = {}
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    with pytest.raises(devices.GpuPinningError, match="could not pin this xdist worker to GPU 3"):
+        devices.pin_gpu("3", env)
+    assert env == {}
+
+
+def test_pinning_that_torch_ignores_is_a_loud_error(monkeypatch):
+    """``torch.cuda.is_available()`` in a conftest initialises the driver without making
+    ``is_initialized()`` true: after pinning, torch must see one GPU, not all of them."""
+    monkeypatch.setattr(torch._C, "_cuda_getDeviceCount", lambda: 8, raising=False)
+    env = {}
+    with pytest.raises(devices.GpuPinningError, match="torch sees 8 GPUs, not 1"):
+        devices.pin_gpu("3", env)
+    monkeypatch.setattr(torch._C, "_cuda_getDeviceCount", lambda: 1, raising=False)
+    devices.pin_gpu("3", env)
+    assert env == {"CUDA_VISIBLE_DEVICES": "3"}
+
+
+def test_a_gpu_worker_also_gets_its_share_of_the_cores(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    monkeypatch.setattr(devices, "cpu_cores", lambda: 16)
+    threads = []
+    monkeypatch.setattr(torch, "set_num_threads", threads.append)
+    config = _worker_config(grokclaims_gpu="5", workerid="gw1", workercount=8)
+    plugin.pytest_configure(config)
+    plugin.pytest_unconfigure(config)
+    assert threads == [2]
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "5"
+
+
+def test_no_gpu_driver_means_no_gpus_without_importing_torch():
+    code = (
+        "import sys; from grokclaims.engine import devices; "
+        "devices.DRIVER_PATHS = ('/nonexistent',); "
+        "print(devices.gpu_count(), 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "False"]
+
+
+def test_max_worker_restart_defaults_to_zero_with_loadgroup():
+    option = SimpleNamespace(numprocesses=2, dist="no", distload=False, maxworkerrestart=None)
+    plugin.pytest_cmdline_main(SimpleNamespace(option=option))
+    assert (option.dist, option.maxworkerrestart) == ("loadgroup", "0")
+    mine = SimpleNamespace(numprocesses=2, dist="no", distload=False, maxworkerrestart="3")
+    plugin.pytest_cmdline_main(SimpleNamespace(option=mine))
+    assert (mine.dist, mine.maxworkerrestart) == ("loadgroup", "3")
+    chosen = SimpleNamespace(numprocesses=2, dist="load", distload=False, maxworkerrestart=None)
+    plugin.pytest_cmdline_main(SimpleNamespace(option=chosen))
+    assert (chosen.dist, chosen.maxworkerrestart) == ("load", None)

@@ -28,6 +28,7 @@ from grokclaims.engine.trace import Progress, RunResult, Trace
 from grokclaims.engine.train import train_ensemble
 from grokclaims.families import SongYe
 from grokclaims.spec.run import OptimSpec, RunSpec, Schedule, StopRule
+from grokclaims.store import rows as rowfmt
 from grokclaims.store.registry import Registry, RegistryError
 
 NEVER = StopRule(train_acc=None, val_acc=None)
@@ -449,3 +450,74 @@ def test_a_failure_in_another_process_during_the_call_is_reported(store, log):
     con.close()
     thread.join(30)
     assert len(errors) == 1 and spec.run_id in errors[0] and "out of memory" in errors[0]
+
+
+def _bad_spec_json(con, rid):
+    con.execute("UPDATE runs SET spec = '{\"task\": ' WHERE run_id = ?", (rid,))
+
+
+def _bad_provenance_json(con, rid):
+    con.execute("UPDATE runs SET provenance = 'not json' WHERE run_id = ?", (rid,))
+
+
+def _unknown_family(con, rid):
+    spec = json.loads(con.execute("SELECT spec FROM runs WHERE run_id = ?", (rid,)).fetchone()[0])
+    spec["model"]["family"] = "no_such_family"
+    con.execute("UPDATE runs SET spec = ? WHERE run_id = ?", (json.dumps(spec), rid))
+
+
+@pytest.mark.parametrize("damage", [_bad_spec_json, _bad_provenance_json, _unknown_family])
+def test_a_damaged_spec_or_provenance_is_retrained_like_a_damaged_trace(store, log, damage):
+    spec, other = tiny(0), tiny(1)
+    reg = Registry(store, log=log)
+    reg.get_or_train([spec, other], trainer=Trainer())
+    con = sqlite3.connect(store)
+    with con:
+        damage(con, spec.run_id)
+    con.close()
+    assert reg.get(spec.run_id) is None  # read without the spec to compare: still detected
+    assert reg.get(spec) is None
+    listed = {r["run_id"]: r for r in reg.runs()}  # listing a damaged row is no traceback
+    assert set(listed) == {spec.run_id, other.run_id}
+    trainer = Trainer()
+    run, kept = reg.get_or_train([spec, other], trainer=trainer)
+    assert trainer.trained == [spec.run_id]
+    assert run.trained and not kept.trained
+    assert reg.get(spec.run_id) is not None
+
+
+def test_traces_swapped_between_two_rows_are_detected(store, log):
+    a, b = tiny(0), tiny(1)
+    reg = Registry(store, log=log)
+    reg.get_or_train([a, b], trainer=Trainer())
+    con = sqlite3.connect(store)
+    with con:
+        got = {r: (t, c) for r, t, c in con.execute("SELECT run_id, trace, checksum FROM runs")}
+        for mine, theirs in ((a.run_id, b.run_id), (b.run_id, a.run_id)):
+            con.execute(
+                "UPDATE runs SET trace = ?, checksum = ? WHERE run_id = ?", (*got[theirs], mine)
+            )
+    con.close()
+    assert reg.missing([a, b]) == [a, b]
+    assert reg.get(a) is None and reg.get(b.run_id) is None
+
+
+def test_rows_with_the_old_checksum_of_the_trace_alone_are_still_read(store, log):
+    """Stores written before the checksum covered the run id and spec stay warm: the old
+    checksum (plain SHA-256 of the trace) is checked as it was."""
+    spec = tiny(0)
+    reg = Registry(store, log=log)
+    original = reg.get_or_train([spec], trainer=Trainer())[0]
+    con = sqlite3.connect(store)
+    with con:
+        (blob,) = con.execute("SELECT trace FROM runs").fetchone()
+        con.execute("UPDATE runs SET checksum = ?", (hashlib.sha256(blob).hexdigest(),))
+    con.close()
+    run = reg.get(spec)
+    assert run is not None and same_trace(run.trace, original.trace)
+    assert reg.get(spec.run_id) is not None
+    con = sqlite3.connect(store)
+    with con:  # an old row whose spec is another run's: detected through its run id
+        con.execute("UPDATE runs SET spec = ?", (rowfmt.spec_text_of(tiny(1)),))
+    con.close()
+    assert reg.get(spec.run_id) is None

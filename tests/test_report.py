@@ -63,13 +63,64 @@ def test_two_sessions_into_one_report_dir_show_the_moved_verdict(pytester, monke
     assert moved.returncode == 1, moved
     assert moved.stdout.splitlines() == ["FL1: supported -> refuted"]
     same = _diff(old, old)
-    assert (same.returncode, same.stdout.strip()) == (0, "no verdict moved")
+    assert (same.returncode, same.stdout.strip()) == (
+        0,
+        "no verdict moved among the 2 tests of both reports",
+    )
     assert _diff(old, reports / "latest").returncode == 1  # the link works as a report
 
     monkeypatch.setenv("TOY_FLIP_VALUE", "3.0")
     run_claims(pytester).assert_outcomes(passed=1, failed=1)
     third = report_dirs(reports)[-1]
-    assert f"No verdict moved since `{new.name}`." in (third / "REPORT.md").read_text()
+    assert f"No verdict moved since `{new.name}` (among the tests of both)." in (
+        (third / "REPORT.md").read_text()
+    )
+
+
+def test_a_partial_session_is_marked_and_never_becomes_the_baseline(pytester, monkeypatch):
+    """A ``-k`` session writes a partial report: not ``latest``, not the next session's previous
+    report, and the tests it lacks are not moved verdicts, there or in ``report diff``."""
+    pytester.makepyfile(test_flip=FLIP)
+    monkeypatch.setenv("TOY_FLIP_VALUE", "1.0")
+    run_claims(pytester).assert_outcomes(passed=2)
+    reports = pytester.path / "reports"
+    (full,) = report_dirs(reports)
+    monkeypatch.setenv("TOY_FLIP_VALUE", "3.0")
+    part = run_claims(pytester, "-k", "steady")
+    part.assert_outcomes(passed=1, deselected=1)
+    part.stdout.fnmatch_lines(["report: *REPORT.md (partial: not a baseline for comparisons)"])
+    partial = report_dirs(reports)[-1]
+    meta = load_results(partial)["meta"]
+    assert meta["partial"] == ["-k steady"]
+    assert meta["previous_report"] == full.name  # compared with the full one, on FL2 only
+    assert meta["only_in_previous"] == ["FL1"]
+    md = (partial / "REPORT.md").read_text()
+    assert "**Partial session** (-k steady)" in md
+    assert "Only in the previous report (not compared): FL1." in md
+    assert (reports / "latest").resolve() == full.resolve()  # not the partial one
+
+    diff = _diff(full, partial)
+    assert diff.returncode == 0, diff.stdout  # FL1 is absent, not moved
+    assert f"only in {full} (not compared): FL1" in diff.stdout
+    assert f"note: {partial} is a partial report" in diff.stdout
+
+    monkeypatch.setenv("TOY_FLIP_VALUE", "1.0")
+    run_claims(pytester).assert_outcomes(passed=2)
+    last = report_dirs(reports)[-1]
+    meta = load_results(last)["meta"]
+    assert (meta["partial"], meta["previous_report"]) == ([], full.name)
+    assert (meta["only_in_previous"], meta["only_in_this"]) == ([], [])
+    assert (reports / "latest").resolve() == last.resolve()
+
+
+def test_a_session_of_one_file_or_node_id_is_partial(pytester):
+    pytester.makepyfile(test_flip=FLIP.replace('os.environ["TOY_FLIP_VALUE"]', '"1.0"'))
+    run_claims(pytester, "test_flip.py::test_steady").assert_outcomes(passed=1)
+    run_claims(pytester, "test_flip.py").assert_outcomes(passed=2)
+    first, second = report_dirs(pytester.path / "reports")
+    assert load_results(first)["meta"]["partial"] == ["only test_flip.py::test_steady"]
+    assert load_results(second)["meta"]["partial"] == ["only test_flip.py"]
+    assert not (pytester.path / "reports" / "latest").exists()
 
 
 def test_diff_of_something_that_is_not_a_report(tmp_path):
@@ -124,14 +175,11 @@ def _meta(scale: str = "smoke") -> dict:
     )
 
 
-def test_changes_lists_moved_new_and_vanished_tests():
+def test_changes_compares_the_tests_of_both_and_lists_the_others_apart():
     old = {"A1": "supported", "A2": "refuted", "A3": "inconclusive"}
     new = {"A1": "refuted", "A2": "refuted", "A4": "supported"}
-    assert report.changes(old, new) == [
-        ("A1", "supported", "refuted"),
-        ("A4", "absent", "supported"),
-        ("A3", "inconclusive", "absent"),
-    ]
+    assert report.changes(old, new) == [("A1", "supported", "refuted")]
+    assert report.absent(old, new) == (["A3"], ["A4"])
     assert report.changes(old, dict(old)) == []
 
 
@@ -162,7 +210,10 @@ def test_the_previous_report_is_of_the_same_scale(tmp_path, monkeypatch):
     report.write_report(tmp_path, _results({"A1": "refuted"}), _meta("nightly"))
     again = report.write_report(tmp_path, _results({"A1": "supported"}), _meta("smoke"))
     assert load_results(again)["meta"]["previous_report"] == smoke.name
-    assert f"No verdict moved since `{smoke.name}`." in (again / "REPORT.md").read_text()
+    assert (
+        f"No verdict moved since `{smoke.name}` (among the tests of both)."
+        in (again / "REPORT.md").read_text()
+    )
 
 
 def test_latest_replaces_a_copy_made_without_symlinks(tmp_path, monkeypatch):

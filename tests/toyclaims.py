@@ -13,14 +13,29 @@ from pathlib import Path
 
 import matplotlib.pyplot
 import pytest
+import scipy.stats
 
 import grokclaims.engine.cost
+import grokclaims.plugin.context
+import grokclaims.plugin.registry
 import grokclaims.report
+import grokclaims.setups.sources
+import grokclaims.verdicts
 
 # pytester restores sys.modules after each in-process session: what the toy sessions import is
 # imported here once, so that each session does not import it again (the hypothesis plugin,
-# which imports hypothesis at the end of every session, is turned off in them: grok_args).
-_IMPORTED = (grokclaims.engine.cost, grokclaims.report, matplotlib.pyplot)
+# which imports hypothesis at the end of every session, is turned off in them: grok_args). The
+# plugin itself imports none of it until a claim runs.
+_IMPORTED = (
+    grokclaims.engine.cost,
+    grokclaims.plugin.context,
+    grokclaims.plugin.registry,
+    grokclaims.report,
+    grokclaims.setups.sources,
+    grokclaims.verdicts,
+    matplotlib.pyplot,
+    scipy.stats,
+)
 
 # Supported (with runs, a measurement and a figure), refuted, inconclusive, a crash, and a
 # parametrised supported claim; decided by the verdicts' rules or a ClaimResult built directly.

@@ -3,10 +3,17 @@
 Registered through the ``pytest11`` entry point as this module: pytest finds every hook and the
 ``grok`` fixture among its names; they are defined by concern in the modules below.
 
-- ``options``: the ``--grok-*`` options, their ini keys, the settings they resolve to;
-- ``session``: configure (tryfirst: before conftests can initialise CUDA), the header line, the
-  claim marker's check, unconfigure; ``state``: what lives in ``config.stash``;
-- ``workers``: the xdist hooks, one GPU per worker;
+The plugin is in every pytest session of the environment, so importing it imports no torch,
+scipy or matplotlib (those load when a claim test runs), and it stays inert (no header, no
+store, no report) unless the session collects a claim test or asks for it with a ``--grok-*``
+option (``session``).
+
+- ``options``: the ``--grok-*`` options, their ini keys, the settings they resolve to and their
+  checks;
+- ``session``: configure (tryfirst: before conftests can initialise CUDA), activation, the
+  header line, the claim marker's check, partial sessions, unconfigure; ``state``: what lives
+  in ``config.stash``;
+- ``workers``: the xdist hooks, one GPU per worker; ``progress``: the session's progress line;
 - ``fixture``: the ``grok`` fixture, a :class:`~grokclaims.plugin.context.Claim` (``context``)
   over the session's run registry (``registry``);
 - ``collector``: each claim's payload to the controller, which prints the verdict as it arrives
@@ -23,6 +30,7 @@ from grokclaims.plugin.options import pytest_addoption
 from grokclaims.plugin.session import (
     pytest_collection_modifyitems,
     pytest_configure,
+    pytest_deselected,
     pytest_report_header,
     pytest_unconfigure,
 )
@@ -41,6 +49,7 @@ __all__ = [
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_configure_node",
+    "pytest_deselected",
     "pytest_report_header",
     "pytest_runtest_makereport",
     "pytest_testnodedown",

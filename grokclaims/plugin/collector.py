@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grokclaims.plugin.context import PAYLOAD_KEY, PlanOnly
-from grokclaims.plugin.state import claim_key, state_key
-from grokclaims.report import estimate_text, plan_table, session_meta, write_report
-from grokclaims.setups.scales import get_scale
+from grokclaims.plugin.state import PAYLOAD_KEY, active_state, claim_key, fresh_line, state_key
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -24,6 +21,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     claim = item.stash.get(claim_key, None)
     if claim is None or report.when != "call":
         return
+    from grokclaims.plugin.context import PlanOnly
+
     if call.excinfo is not None and call.excinfo.errisinstance(PlanOnly):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), (item.location[1] or 0) + 1, str(call.excinfo.value))
@@ -43,11 +42,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 class Collector:
     """Controller side (also without xdist): each claim's payload as its report arrives; the
-    verdict printed at once; the report written at the end."""
+    verdict printed at once; the report written at the end. Registered in every session, it
+    does nothing until the plugin is active (or the first claim's report activates it)."""
 
     def __init__(self, config: pytest.Config):
         self.config = config
-        self.crashed: list[dict] = []  # tests whose xdist worker died (no keywords to tell)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payloads = [v for k, v in report.user_properties if k == PAYLOAD_KEY]
@@ -55,25 +54,68 @@ class Collector:
         crashed = report.failed and report.when == "???"  # xdist's report of a crashed worker
         if not payloads and not failed_claim and not crashed:
             return
-        entry = _entry(report, payloads[0] if payloads else None)
         state = self.config.stash[state_key]
+        entry = _entry(report, payloads[0] if payloads else None)
         if crashed and not failed_claim:
-            self.crashed.append(entry)  # listed only in a session that has claims
+            state["crashed"].append(entry)  # listed only in a session that has claims
             return
+        if not state["active"]:  # an xdist controller learns here that the session has claims
+            from grokclaims.plugin.activation import activate
+
+            try:
+                activate(self.config, late=True)
+            except pytest.UsageError as exc:  # too late to stop: say it once, write no report
+                state["settings"]["no_report"] = True
+                _write(self.config, f"[grokclaims] error: {exc}")
         state["results"].append(entry)
-        tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is not None and not state["settings"]["plan"]:
-            tr.ensure_newline()
-            tr.write_line(f"[grokclaims] {entry['test_id']}: {entry['outcome_text']}")
+        _start_progress(self.config, state)
+        if not state["settings"]["plan"]:
+            _write(self.config, f"[grokclaims] {entry['test_id']}: {entry['outcome_text']}")
+
+    def pytest_runtest_logstart(self, nodeid: str, location) -> None:
+        state = active_state(self.config)
+        if state is not None:
+            _start_progress(self.config, state)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         state = self.config.stash[state_key]
-        if state["results"]:
-            state["results"] += self.crashed
+        if state["progress"] is not None:
+            state["progress"].stop()
+        if not state["active"]:
+            return
+        if state["crashed"]:
+            state["results"] += state["crashed"]
+            state["partial"].append(f"{len(state['crashed'])} test(s) crashed their worker")
+        if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop or session.shouldfail:
+            state["partial"].append("stopped early")
         _finish(self.config)
 
 
+def _write(config: pytest.Config, line: str) -> None:
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None:
+        fresh_line(tr)
+        tr.write_line(line)
+
+
+def _start_progress(config: pytest.Config, state: dict) -> None:
+    """The session's progress line (a thread of the controller), once the session is active."""
+    if state["progress"] is not None or state["settings"]["plan"]:
+        return
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is None:
+        return
+    from grokclaims.plugin.progress import SessionProgress
+
+    state["progress"] = SessionProgress(
+        state["settings"], state, write=lambda line: _write(config, line)
+    )
+    state["progress"].start()
+
+
 def _entry(report: pytest.TestReport, payload: str | None) -> dict:
+    from grokclaims.report import estimate_text
+
     data = (
         json.loads(payload)
         if payload
@@ -108,6 +150,9 @@ def _first_line(text: str) -> str:
 
 
 def _finish(config: pytest.Config) -> None:
+    from grokclaims.report import plan_table, session_meta, write_report
+    from grokclaims.setups.scales import get_scale
+
     state = config.stash[state_key]
     s = state["settings"]
     results = state["results"]
@@ -117,6 +162,7 @@ def _finish(config: pytest.Config) -> None:
     if s["plan"]:
         text = plan_table(results, device=s["device"] or ("cuda" if s["n_gpus"] else "cpu"))
         if tr is not None:
+            fresh_line(tr)  # not on the line of pytest's [100%]
             tr.write_sep("=", "grokclaims plan")
             tr.write_line(text)
         return
@@ -131,7 +177,10 @@ def _finish(config: pytest.Config) -> None:
         start=state["start"],
         end=time.time(),
     )
+    meta["partial"] = list(dict.fromkeys(state["partial"]))
     path = write_report(Path(s["report_dir"]), results, meta)
     if tr is not None:
+        fresh_line(tr)
         tr.write_sep("=", "grokclaims report")
-        tr.write_line(f"report: {path / 'REPORT.md'}")
+        partial = " (partial: not a baseline for comparisons)" if meta["partial"] else ""
+        tr.write_line(f"report: {path / 'REPORT.md'}{partial}")

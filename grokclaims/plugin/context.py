@@ -28,13 +28,15 @@ from typing import Any
 import pytest
 
 from grokclaims.claimrules.errors import ClaimRule, ErrorRates, error_rates
+from grokclaims.plugin.progress import note_runs
+from grokclaims.plugin.state import PAYLOAD_KEY
 from grokclaims.setups.scales import Scale
 from grokclaims.spec.run import RunSpec
 from grokclaims.store.registry import Registry, Run
 from grokclaims.verdicts import ClaimResult, Verdict
 from grokclaims.verdicts.expected import expected_outcome
 
-PAYLOAD_KEY = "grokclaims"
+__all__ = ["PAYLOAD_KEY", "Claim", "PlanOnly"]
 
 
 @functools.cache
@@ -58,6 +60,7 @@ class Claim:
     device: str | None
     registry: Registry
     plan: bool = False
+    progress_dir: str | None = None  # where the session's progress line learns of our runs
     measurements: list[dict[str, Any]] = field(default_factory=list)
     figures: list[dict[str, str]] = field(default_factory=list)
     used_runs: list[dict[str, Any]] = field(default_factory=list)
@@ -90,6 +93,7 @@ class Claim:
             raise PlanOnly(
                 f"planned {len({s.run_id for s in specs})} runs, {len(missing)} to train"
             )
+        note_runs(self.progress_dir, self.test_id, [s.run_id for s in specs])
         runs = self.registry.get_or_train(specs, device=self.device)
         for run in runs:
             self.used_runs.append(

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from grokclaims.plugin.context import Claim
-from grokclaims.plugin.registry import session_registry
 from grokclaims.plugin.state import claim_key, state_key
-from grokclaims.setups.scales import get_scale
 
 
 @pytest.fixture
-def grok(request: pytest.FixtureRequest) -> Claim:
+def grok(request: pytest.FixtureRequest):
     """The claim's handle on runs, measurements, figures and its verdict."""
+    # Imported here: the plugin loads in every session of the venv, torch only in claim tests.
+    from grokclaims.plugin.activation import activate
+    from grokclaims.plugin.context import Claim
+    from grokclaims.plugin.registry import session_registry
+    from grokclaims.setups.scales import get_scale
+
     marker = request.node.get_closest_marker("claim")
     if marker is None:
         raise pytest.UsageError(f"{request.node.nodeid}: the grok fixture needs a claim marker")
     config = request.config
-    s = config.stash[state_key]["settings"]
+    activate(config)  # no-op once active (a claim test was collected)
+    state = config.stash[state_key]
+    s = state["settings"]
     scale = get_scale(s["scale"])
     doc = (request.function.__doc__ or "").strip()
     claim = Claim(
@@ -31,6 +36,7 @@ def grok(request: pytest.FixtureRequest) -> Claim:
         device=s["device"] or ("cuda" if s["n_gpus"] and _has_cuda() else None),
         registry=session_registry(config),
         plan=s["plan"],
+        progress_dir=s.get("progress_dir"),
     )
     request.node.stash[claim_key] = claim
     return claim

@@ -1,18 +1,28 @@
 """The plugin's options and the settings they resolve to, once, on the controller (or the only
 process): ``--grok-scale``, ``--grok-store``, ``--grok-report-dir``, ``--grok-seeds``,
 ``--grok-device``, ``--grok-no-report`` (each also an ini key without the dashes, e.g.
-``grok_scale``) and ``--grok-plan``."""
+``grok_scale``) and ``--grok-plan``.
+
+Reading the settings (:func:`read_settings`) is cheap and touches nothing: every session does it,
+claims or not. :func:`check_settings` (the report directory, the store, the device) runs only
+once the plugin is active (:mod:`grokclaims.plugin.session`), and turns each problem into one
+usage error before any test runs. Nothing here imports torch unless a device is asked for.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from grokclaims.engine import devices
-from grokclaims.setups.scales import SCALES
-from grokclaims.store.format import ENV_STORE, RegistryError, check_location, resolve_store
+from grokclaims.store.format import RegistryError, check_location, resolve_store, verify_store
+
+# The names of grokclaims.setups.scales.SCALES, here so that registering the options imports no
+# torch (tests/test_plugin.py checks that the two agree).
+SCALE_NAMES = ("nightly", "paper", "smoke")
 
 
 def _positive_int(text: str) -> int:
@@ -39,7 +49,7 @@ OPTIONS = {  # name: (ini type, help)
     ),
     "grok_report_dir": ("string", "where reports are written (default: reports/)"),
     "grok_seeds": ("string", "seeds per claim (overrides the scale's count)"),
-    "grok_device": ("string", "training device: cpu, cuda, cuda:N (default: a GPU if any)"),
+    "grok_device": ("string", "training device: cpu, cuda, cuda:N or mps (default: a GPU if any)"),
     "grok_no_report": ("bool", "do not write a report"),
 }
 
@@ -47,7 +57,7 @@ OPTIONS = {  # name: (ini type, help)
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grokclaims", "grokking claims")
     group.addoption(
-        "--grok-scale", choices=sorted(SCALES), default=None, help=OPTIONS["grok_scale"][1]
+        "--grok-scale", choices=SCALE_NAMES, default=None, help=OPTIONS["grok_scale"][1]
     )
     group.addoption("--grok-store", default=None, metavar="PATH", help=OPTIONS["grok_store"][1])
     group.addoption(
@@ -91,13 +101,27 @@ def _path_setting(config: pytest.Config, name: str) -> Path | None:
     return Path(base) / Path(value).expanduser()
 
 
-def resolve_settings(config: pytest.Config) -> dict:
-    """Settings decided once, on the controller (or the only process), passed to workers."""
+def explicit(config: pytest.Config) -> bool:
+    """Whether the session asks for grokclaims itself: a ``--grok-*`` option on the command
+    line or a ``grok_*`` ini key (in the ini file or ``-o``). Such a session is active from its
+    start (header, option checks); any other only once it collects a claim test."""
+    if config.getoption("grok_plan"):
+        return True
+    return any(
+        config.getoption(name) is not None or config.getini(name) not in (None, "", [])
+        for name in OPTIONS
+    )
+
+
+def read_settings(config: pytest.Config) -> dict:
+    """Settings decided once, on the controller (or the only process), passed to workers.
+    Cheap and without side effects: bad values of given options are usage errors here, the
+    locations and the device are checked by :func:`check_settings`."""
     root = Path(config.rootpath)
     scale = _setting(config, "grok_scale")
-    if scale is not None and scale not in SCALES:
+    if scale is not None and scale not in SCALE_NAMES:
         raise pytest.UsageError(
-            f"grok_scale: unknown scale {scale!r}; choose from {sorted(SCALES)}"
+            f"grok_scale: unknown scale {scale!r}; choose from {sorted(SCALE_NAMES)}"
         )
     n_gpus = devices.gpu_count()
     seeds = _setting(config, "grok_seeds")
@@ -107,15 +131,7 @@ def resolve_settings(config: pytest.Config) -> dict:
         except Exception as exc:
             raise pytest.UsageError(f"grok_seeds: {exc}") from None
     report_dir = _path_setting(config, "grok_report_dir") or root / "reports"
-    store_setting = _path_setting(config, "grok_store")
-    store = resolve_store(store_setting, root)
-    if store_setting is not None or os.environ.get(ENV_STORE):
-        # A store the user named must be usable before any claim runs (touches nothing; the
-        # default one is only checked when a claim opens it, so harness-only sessions don't).
-        try:
-            check_location(store, create=True)
-        except RegistryError as exc:
-            raise pytest.UsageError(f"--grok-store: {exc}") from None
+    store = resolve_store(_path_setting(config, "grok_store"), root)
     return {
         "scale": scale or ("nightly" if n_gpus else "smoke"),
         "seeds": seeds,
@@ -125,7 +141,60 @@ def resolve_settings(config: pytest.Config) -> dict:
         "no_report": bool(_setting(config, "grok_no_report")),
         "plan": bool(config.getoption("grok_plan")),
         "n_gpus": n_gpus,
+        "explicit": explicit(config),
     }
+
+
+def check_settings(settings: dict, *, collect_only: bool = False) -> None:
+    """Each problem of an active session's settings as one usage error, before any test runs:
+    the device, the report directory (created unless nothing will be written), the store
+    (created if missing, else its header, schema and pages checked)."""
+    check_device(settings["device"], settings["n_gpus"])
+    if collect_only:  # collecting creates nothing: no store, no report directory
+        return
+    store = Path(settings["store"])
+    try:
+        exists = check_location(store, create=True)  # touches nothing
+        if exists:
+            verify_store(store)  # header, schema, quick_check
+    except RegistryError as exc:
+        raise pytest.UsageError(f"--grok-store: {exc}") from None
+    if not settings["no_report"] and not settings["plan"]:
+        check_report_dir(Path(settings["report_dir"]))
+    if not exists:  # created only once everything else is known to be good
+        try:
+            verify_store(store)
+        except RegistryError as exc:
+            raise pytest.UsageError(f"--grok-store: {exc}") from None
+
+
+DEVICE_FORMS = "cpu, cuda, cuda:N or mps"
+
+
+def check_device(device: str | None, n_gpus: int) -> None:
+    """``--grok-device``: a device this machine has (otherwise every claim would fail, one by
+    one, when it first trains)."""
+    if device is None or device == "cpu":
+        return
+    m = re.fullmatch(r"cuda(?::(\d+))?", device)
+    if m is not None:
+        if n_gpus == 0:
+            raise pytest.UsageError(
+                f"--grok-device {device}: no CUDA device is visible on this machine"
+            )
+        if m[1] is not None and int(m[1]) >= n_gpus:
+            raise pytest.UsageError(
+                f"--grok-device {device}: this machine shows {n_gpus} CUDA device(s), "
+                f"cuda:0 to cuda:{n_gpus - 1}"
+            )
+        return
+    if device == "mps":
+        import torch
+
+        if not torch.backends.mps.is_available():
+            raise pytest.UsageError("--grok-device mps: MPS is not available on this machine")
+        return
+    raise pytest.UsageError(f"--grok-device {device}: unknown device; use {DEVICE_FORMS}")
 
 
 def check_report_dir(path: Path) -> None:

@@ -1,10 +1,8 @@
-"""xdist: ``--dist loadgroup`` by default, one GPU per worker (handed out by the controller,
-set by the worker before torch initialises CUDA), each worker's share of the CPU threads without
-GPUs, and ``-n auto`` as one worker per GPU (or per core)."""
+"""xdist: ``--dist loadgroup`` (and ``--max-worker-restart 0``) by default, one GPU per worker
+(handed out by the controller, taken by the worker before any claim runs, and verified), each
+worker's share of the CPU threads, and ``-n auto`` as one worker per GPU (or per core)."""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 
@@ -12,25 +10,29 @@ from grokclaims.engine import devices
 from grokclaims.plugin.state import state_key
 
 
-def configure_worker(config: pytest.Config) -> dict:
-    """An xdist worker: its GPU, or its share of the CPU threads; the controller's settings."""
-    settings = dict(config.workerinput["grokclaims"])
+def activate_worker(config: pytest.Config) -> None:
+    """An active xdist worker: its GPU (set before torch initialises CUDA, and verified), and
+    its share of the CPU threads either way (a GPU worker still runs data and statistics on
+    the CPU, and eight workers of all cores each would oversubscribe the machine)."""
     gpu = config.workerinput.get("grokclaims_gpu")
-    if gpu is not None:  # before anything initialises CUDA in this process
-        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
-    else:
-        import torch
+    if gpu is not None:
+        devices.pin_gpu(gpu)
+    import torch
 
-        count = config.workerinput.get("workercount", 1)
-        torch.set_num_threads(devices.threads_per_worker(devices.cpu_cores(), count))
-    return settings
+    count = config.workerinput.get("workercount", 1)
+    torch.set_num_threads(devices.threads_per_worker(devices.cpu_cores(), count))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """With ``-n``, distribute by ``xdist_group`` (``--dist loadgroup``) unless the user chose a
     mode: claims sharing one set of runs carry the same group, so they run on one worker, one
-    after another, instead of one worker training while the others wait for its runs."""
+    after another, instead of one worker training while the others wait for its runs.
+
+    With it, ``--max-worker-restart 0`` unless the user chose a number: under loadgroup
+    pytest-xdist 3.8 hangs forever once a worker dies (the kernel's out-of-memory killer), so a
+    crash ends the session instead; the crashed test is an error row of the report, which is
+    marked partial."""
     option = config.option
     if (
         getattr(option, "numprocesses", None)
@@ -38,6 +40,8 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         and not getattr(option, "distload", False)
     ):
         option.dist = "loadgroup"
+        if getattr(option, "maxworkerrestart", "absent") is None:
+            option.maxworkerrestart = "0"
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -10,12 +10,13 @@ a verdict moved; the nightly job uses it). Reads the claims' results as JSON; im
 provenance, and engine's cost model for the plan.
 """
 
-from grokclaims.report.history import changes, previous_report, verdict_of, verdicts
+from grokclaims.report.history import absent, changes, previous_report, verdict_of, verdicts
 from grokclaims.report.plan import plan_table
 from grokclaims.report.render import estimate_text, render
 from grokclaims.report.write import session_meta, write_report
 
 __all__ = [
+    "absent",
     "changes",
     "estimate_text",
     "plan_table",

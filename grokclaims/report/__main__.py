@@ -1,5 +1,6 @@
 """``python -m grokclaims.report diff OLD NEW``: the verdicts that moved between two reports
-(exit 1 when one did, 2 when a path is not a report; the nightly job uses it)."""
+(exit 1 when one did, 2 when a path is not a report; the nightly job uses it). Only the tests
+present in both reports are compared; the others are listed, and do not count as moved."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grokclaims.report.history import changes, verdicts
+from grokclaims.report.history import absent, changes, is_partial, verdicts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,11 +24,19 @@ def main(argv: list[str] | None = None) -> int:
         if not (path / "results.json").exists():
             print(f"{path}: not a grokclaims report (no results.json)", file=sys.stderr)
             return 2
-    moved = changes(verdicts(args.old), verdicts(args.new))
+    old, new = verdicts(args.old), verdicts(args.new)
+    moved = changes(old, new)
     for test, a, b in moved:
         print(f"{test}: {a} -> {b}")
     if not moved:
-        print("no verdict moved")
+        print(f"no verdict moved among the {len(set(old) & set(new))} tests of both reports")
+    only_old, only_new = absent(old, new)
+    for path, tests in ((args.old, only_old), (args.new, only_new)):
+        if tests:
+            print(f"only in {path} (not compared): {', '.join(tests)}")
+    for path in (args.old, args.new):
+        if is_partial(path):
+            print(f"note: {path} is a partial report")
     return 1 if moved else 0
 
 

@@ -48,6 +48,12 @@ def claim_order(claim_id: str) -> tuple:
 
 def render(results: list[dict], meta: dict, moved) -> str:
     lines = [f"# grokclaims report: {meta['scale']} scale", ""]
+    if meta.get("partial"):
+        lines += [
+            f"**Partial session** ({'; '.join(meta['partial'])}): this report covers only "
+            "some claims; it is not `latest` and no later report is compared with it.",
+            "",
+        ]
     lines += [
         "| | |",
         "|---|---|",
@@ -87,11 +93,16 @@ def render(results: list[dict], meta: dict, moved) -> str:
     if moved is None:
         lines.append("No previous report at this scale.")
     elif not moved:
-        lines.append(f"No verdict moved since `{meta['previous_report']}`.")
+        lines.append(
+            f"No verdict moved since `{meta['previous_report']}` (among the tests of both)."
+        )
     else:
         lines.append(f"Compared with `{meta['previous_report']}`:")
         lines += ["", "| test | before | now |", "|---|---|---|"]
         lines += [f"| {t} | {a} | {b} |" for t, a, b in moved]
+    for key, where in (("only_in_previous", "the previous report"), ("only_in_this", "this one")):
+        if meta.get(key):
+            lines += ["", f"Only in {where} (not compared): {', '.join(meta[key])}."]
     expected = [e for e in results if e.get("expected")]
     if expected:
         lines += ["", "## Expected outcomes at this scale", ""]

@@ -1,10 +1,12 @@
 """Writing a session's report: ``<report dir>/<UTC time>-<scale>/`` with REPORT.md, figures/*.png
-and results.json, the session's metadata, and the ``latest`` link to the newest report."""
+and results.json, the session's metadata, and the ``latest`` link to the newest complete report
+(a partial one, ``meta["partial"]`` non-empty, is written but not linked)."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -12,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from grokclaims import __version__, provenance
-from grokclaims.report.history import changes, previous_report, verdict_of, verdicts
+from grokclaims.report.history import absent, changes, previous_report, verdict_of, verdicts
 from grokclaims.report.render import claim_order, render
 
 
@@ -52,15 +54,25 @@ def write_report(report_dir: Path, results: list[dict], meta: dict) -> Path:
     """Write the report of one session; returns its directory."""
     out = _new_report_dir(report_dir, meta["scale"])
     (out / "figures").mkdir()
-    results = sorted(results, key=lambda e: (claim_order(e["claim_id"]), e["test_id"]))
+    results = unique_figure_names(
+        sorted(results, key=lambda e: (claim_order(e["claim_id"]), e["test_id"]))
+    )
     for entry in results:
         for fig in entry.get("figures", []):
             (out / "figures" / fig["name"]).write_bytes(base64.b64decode(fig["png"]))
     prev = previous_report(report_dir, meta["scale"], exclude=out)
-    moved = (
-        changes(verdicts(prev), {e["test_id"]: verdict_of(e) for e in results}) if prev else None
-    )
-    meta = {**meta, **run_counts(results), "previous_report": prev.name if prev else None}
+    moved, unmatched = None, ([], [])
+    if prev:
+        old, new = verdicts(prev), {e["test_id"]: verdict_of(e) for e in results}
+        moved, unmatched = changes(old, new), absent(old, new)
+    meta = {
+        "partial": [],
+        **meta,
+        **run_counts(results),
+        "previous_report": prev.name if prev else None,
+        "only_in_previous": unmatched[0],
+        "only_in_this": unmatched[1],
+    }
     slim = [
         {k: v for k, v in e.items() if k != "figures"}
         | {"figures": [f"figures/{f['name']}" for f in e.get("figures", [])]}
@@ -68,7 +80,30 @@ def write_report(report_dir: Path, results: list[dict], meta: dict) -> Path:
     ]
     (out / "results.json").write_text(json.dumps({"meta": meta, "claims": slim}, indent=1))
     (out / "REPORT.md").write_text(render(results, meta, moved))
-    _point_latest(report_dir, out)
+    if not meta["partial"]:  # `latest` is what the next comparison starts from
+        _point_latest(report_dir, out)
+    return out
+
+
+def unique_figure_names(results: list[dict]) -> list[dict]:
+    """The entries with figure names that no two tests share. A figure's name is its test id
+    made a file name, which drops characters (``X[op=+]`` and ``X[op=*]`` both give ``X_op=``);
+    where that makes two tests' names equal, each gets a hash of its test id, so that none
+    overwrites another; names that did not collide stay as they are."""
+    owners: dict[str, set[str]] = {}
+    for e in results:
+        for f in e.get("figures", []):
+            owners.setdefault(f["name"], set()).add(e["test_id"])
+    out = []
+    for e in results:
+        figures = []
+        for f in e.get("figures", []):
+            if len(owners[f["name"]]) > 1:
+                stem, dot, ext = f["name"].rpartition(".")
+                tag = hashlib.sha256(e["test_id"].encode()).hexdigest()[:8]
+                f = {**f, "name": f"{stem}-{tag}{dot}{ext}" if dot else f"{ext}-{tag}"}
+            figures.append(f)
+        out.append({**e, "figures": figures} if "figures" in e else e)
     return out
 
 

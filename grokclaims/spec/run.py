@@ -4,6 +4,10 @@ A :class:`RunSpec` is a frozen dataclass. Its identity (:attr:`RunSpec.run_id`) 
 canonical JSON form together with :data:`grokclaims.SCIENCE_VERSION`, so an equal spec reuses a
 stored run and any change (of a field, or of the training semantics) means a new run.
 Runs whose specs share an :func:`ensemble_key` can be trained as one batched computation.
+
+Every field is checked against its annotation when a spec is made (:func:`check_fields`): an
+``int`` field takes an integer (not a bool, not 8.0), a ``float`` field a finite number, so a
+bad value is a clear ``ValueError`` here, not an error inside torch or a run trained on NaN.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +24,25 @@ from grokclaims.data.tasks import TaskSpec
 from grokclaims.families import FAMILIES, ModelSpec, family_of, get, shape_of
 
 TRAIN_ACC_SOURCES = ("batches", "eval")
+
+
+def check_fields(obj: Any, where: str) -> None:
+    """Each ``int`` / ``float`` field (or ``... | None``) of the dataclass ``obj`` holds an
+    integer (bools and floats refused) / a finite real number; ``ValueError`` otherwise."""
+    for f in dataclasses.fields(obj):
+        kind = str(f.type).replace(" ", "")
+        optional = kind.endswith("|None")
+        kind = kind.removesuffix("|None")
+        value = getattr(obj, f.name)
+        if value is None and optional:
+            continue
+        is_bool = isinstance(value, bool) or type(value).__name__ == "bool_"
+        if kind == "int" and (is_bool or not isinstance(value, numbers.Integral)):
+            raise ValueError(f"{where}.{f.name} must be an integer, got {value!r}")
+        if kind == "float" and (
+            is_bool or not isinstance(value, numbers.Real) or not math.isfinite(value)
+        ):
+            raise ValueError(f"{where}.{f.name} must be a finite number, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -32,7 +57,11 @@ class OptimSpec:
     member_fields = ("lr", "weight_decay")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        check_fields(self, "OptimSpec")
+        betas = tuple(self.betas)
+        if not all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in betas):
+            raise ValueError(f"OptimSpec.betas must be two numbers in [0, 1), got {self.betas}")
+        object.__setattr__(self, "betas", tuple(float(b) for b in betas))
         if not self.lr > 0:
             raise ValueError(f"OptimSpec.lr must be > 0, got {self.lr}")
         if self.weight_decay < 0:
@@ -60,7 +89,12 @@ class Schedule:
     record_embedding: bool = False  # keep the token embedding at initialisation and at the end
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_epochs, int) or self.max_epochs < 1:
+        if isinstance(self.max_epochs, bool) or not isinstance(self.max_epochs, int):
+            raise ValueError(
+                f"Schedule.max_epochs (epochs) must be an integer >= 1, got {self.max_epochs!r}"
+            )
+        check_fields(self, "Schedule")
+        if self.max_epochs < 1:
             raise ValueError(
                 f"Schedule.max_epochs (epochs) must be an integer >= 1, got {self.max_epochs!r}"
             )
@@ -88,6 +122,7 @@ class StopRule:
     patience: int = 0
 
     def __post_init__(self) -> None:
+        check_fields(self, "StopRule")
         for name in ("train_acc", "val_acc"):
             v = getattr(self, name)
             if v is not None and not 0.0 < v <= 1.0:
@@ -110,6 +145,16 @@ class RunSpec:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for part, where in ((self.task, "RunSpec.task"), (self.model, "RunSpec.model")):
+            if dataclasses.is_dataclass(part):
+                check_fields(part, where)
+        for part, kind in (
+            (self.optim, OptimSpec),
+            (self.schedule, Schedule),
+            (self.stop, StopRule),
+        ):
+            if not isinstance(part, kind):
+                raise ValueError(f"RunSpec: expected a {kind.__name__}, got {part!r}")
         try:
             family_of(self.model)
         except ValueError:
@@ -121,7 +166,7 @@ class RunSpec:
                 f"RunSpec.task.encoding {self.task.encoding!r} does not fit the "
                 f"{self.model.family} model (takes {self.model.encodings})"
             )
-        if not isinstance(self.seed, int) or self.seed < 0:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"RunSpec.seed must be a non-negative integer, got {self.seed!r}")
         if self.stop.val_acc is not None and self.task.n_val == 0:
             raise ValueError(

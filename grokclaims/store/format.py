@@ -21,6 +21,11 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 DEFAULT_STORE = Path(".grokclaims") / "runs.sqlite"
 ENV_STORE = "GROKCLAIMS_STORE"
 
+HEARTBEAT_SECONDS = 5.0  # how often a process refreshes the heartbeat of the rows it holds
+# The least heartbeat age that may call a held row abandoned from the command line: six missed
+# beats, so that a process that is merely slow (a busy store, a paused machine) is not deleted.
+MIN_STALE_AFTER = 30.0
+
 ACTIVE = ("claimed", "running")  # held by a live (or dead, once stale) process
 RESULTS = ("completed", "diverged")  # a usable stored result
 STATUSES = (*ACTIVE, *RESULTS, "failed", "corrupt")
@@ -170,17 +175,51 @@ def create_store(path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def connect(path: Path, *, timeout: float = 60.0) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit ``BEGIN IMMEDIATE``)."""
-    con = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-    con.row_factory = sqlite3.Row
-    con.execute("PRAGMA journal_mode = WAL")
-    con.execute("PRAGMA synchronous = NORMAL")  # durable across crashes of the process
-    con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-    app_id = con.execute("PRAGMA application_id").fetchone()[0]
-    version = con.execute("PRAGMA user_version").fetchone()[0]
-    columns = tuple(r[1] for r in con.execute("PRAGMA table_info(runs)"))
-    if app_id != APPLICATION_ID or version != SCHEMA_VERSION or columns != COLUMNS:
+def connect(path: Path, *, timeout: float = 60.0, check: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit ``BEGIN IMMEDIATE``).
+
+    ``check``: also ``PRAGMA quick_check`` (every page's structure, not the contents of rows), so
+    that a file truncated or damaged past its header is one clear error when the store is
+    opened, not an error in the middle of each claim. Any SQLite error is a
+    :class:`RegistryError`.
+    """
+    try:
+        con = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise RegistryError(f"run store {path} cannot be opened: {exc}") from None
+    try:
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")  # durable across crashes of the process
+        con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        columns = tuple(r[1] for r in con.execute("PRAGMA table_info(runs)"))
+        if app_id != APPLICATION_ID or version != SCHEMA_VERSION or columns != COLUMNS:
+            raise RegistryError(f"run store {path} does not have the expected schema")
+        if check:
+            problems = [r[0] for r in con.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise RegistryError(
+                    f"run store {path} is damaged (SQLite quick_check: "
+                    f"{problems[0].splitlines()[0]}); "
+                    "restore it from a copy, or move it away to start an empty one"
+                )
+    except sqlite3.Error as exc:
         con.close()
-        raise RegistryError(f"run store {path} does not have the expected schema")
+        raise RegistryError(f"run store {path} is damaged or unreadable: {exc}") from None
+    except RegistryError:
+        con.close()
+        raise
     return con
+
+
+def verify_store(path: Path) -> None:
+    """Make sure a store at ``path`` can be used: created if missing, otherwise its header,
+    schema and pages checked (:class:`RegistryError` with the one reason otherwise)."""
+    if not check_location(path, create=True):
+        try:
+            create_store(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise RegistryError(f"cannot create run store {path}: {exc}") from None
+    connect(path, check=True).close()

@@ -17,12 +17,12 @@ A run's row goes ``claimed -> running -> completed | diverged | failed``. The pr
 - Ctrl-C (any exception other than a training error) deletes this process's held rows; a
   training error marks its group ``failed`` with the traceback. A later call retries failed runs;
   a run that fails in another process *during* a call is reported, not retried in a loop.
-- A stored trace that fails its checksum is reported, marked ``corrupt`` and trained again.
+- A stored row that fails its checksum (trace, spec and run id: :mod:`grokclaims.store.rows`),
+  or whose spec or provenance cannot be read, is reported, marked ``corrupt`` and trained again.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -85,7 +85,7 @@ class Registry:
         path: str | os.PathLike,
         *,
         stale_after: float = 120.0,
-        heartbeat_every: float = 5.0,
+        heartbeat_every: float = fmt.HEARTBEAT_SECONDS,
         max_members: int = 256,
         log: logging.Logger | None = None,
         poll_every: float = 0.2,
@@ -116,10 +116,7 @@ class Registry:
     # -- connection -----------------------------------------------------------------------
 
     def _connect(self):
-        try:
-            con = fmt.connect(self.path)
-        except sqlite3.Error as exc:
-            raise RegistryError(f"run store {self.path} cannot be opened: {exc}") from None
+        con = fmt.connect(self.path, check=True)
         # A new owner token per process: a forked child must not pass for its parent.
         self._pid = os.getpid()
         self.owner = f"{socket.gethostname()}:{self._pid}:{uuid.uuid4().hex[:8]}"
@@ -282,7 +279,8 @@ class Registry:
         flagged for re-training) and left out."""
         rows = rowfmt.select(
             self.con,
-            "SELECT run_id, status, spec, provenance, trace, checksum, generation FROM runs"
+            "SELECT run_id, status, spec, provenance, trace, checksum, generation,"
+            " science_version FROM runs"
             f" WHERE run_id IN ({{ids}}) AND status IN {RESULTS!r}",
             ids,
         )
@@ -290,7 +288,7 @@ class Registry:
         for row in rows:
             rid = row["run_id"]
             try:
-                result = rowfmt.decode_result(row["trace"], row["checksum"])
+                spec, result, prov = rowfmt.decode_row(row, wanted.get(rid))
             except CorruptTrace as exc:
                 self.log.warning(
                     "%srun %s: %s; it will be trained again, not used", worker_prefix(), rid, exc
@@ -304,8 +302,6 @@ class Registry:
                         )
                     )
                 continue
-            spec = wanted.get(rid) or RunSpec.from_canonical(json.loads(row["spec"]))
-            prov = json.loads(row["provenance"]) if row["provenance"] else {}
             out[rid] = Run(spec, rid, row["status"], result, prov, trained=False)
         return out
 

@@ -1,9 +1,15 @@
 """What a row of the run store holds, and how rows are written and queried.
 
 A :class:`~grokclaims.engine.trace.RunResult` is stored as a ``np.savez_compressed`` archive (trace
-arrays, extras, and a small JSON header of its scalars) in the row itself, with its SHA-256.
-:func:`decode_result` checks that digest and raises :class:`CorruptTrace` rather than ever
-returning damaged data.
+arrays, extras, and a small JSON header of its scalars) in the row itself, with a checksum.
+:func:`decode_row` checks it, and the spec and provenance, and raises :class:`CorruptTrace`
+rather than ever returning damaged or mismatched data.
+
+The checksum (:func:`row_checksum`, ``"v2:"`` + SHA-256) covers the run id, the canonical spec
+text and the archive, so a trace moved to another row (two rows' traces swapped) fails it too.
+Rows written before it carry the plain SHA-256 of the archive (no prefix): those are still read
+and checked that way (no schema change, no migration: a warm store stays warm), and their spec
+is checked against their run id instead.
 
 Beside the result each row keeps the canonical spec (JSON, plus a few denormalised columns for
 filters) and its provenance (:mod:`grokclaims.provenance`): what is needed to reproduce the
@@ -58,11 +64,32 @@ def encode_result(result: RunResult) -> tuple[bytes, str]:
     return blob, hashlib.sha256(blob).hexdigest()
 
 
-def decode_result(blob: bytes | None, checksum: str | None) -> RunResult:
-    """The stored result, or :class:`CorruptTrace` saying what is wrong with it."""
+CHECKSUM_V2 = "v2:"
+
+
+def row_checksum(run_id: str, spec_text: str, blob: bytes) -> str:
+    """The checksum of a row: its run id, its spec (as stored) and its trace archive."""
+    h = hashlib.sha256()
+    for part in (run_id.encode(), spec_text.encode(), blob):
+        h.update(len(part).to_bytes(8, "big"))  # lengths: no two splits hash alike
+        h.update(part)
+    return CHECKSUM_V2 + h.hexdigest()
+
+
+def decode_result(
+    blob: bytes | None,
+    checksum: str | None,
+    run_id: str | None = None,
+    spec_text: str | None = None,
+) -> RunResult:
+    """The stored result, or :class:`CorruptTrace` saying what is wrong with it. A ``v2``
+    checksum needs the row's ``run_id`` and ``spec_text``; a legacy one covers the blob only."""
     if blob is None or checksum is None:
         raise CorruptTrace("trace missing")
-    if hashlib.sha256(blob).hexdigest() != checksum:
+    if checksum.startswith(CHECKSUM_V2):
+        if run_id is None or spec_text is None or row_checksum(run_id, spec_text, blob) != checksum:
+            raise CorruptTrace("checksum mismatch (trace, spec or run id)")
+    elif hashlib.sha256(blob).hexdigest() != checksum:
         raise CorruptTrace("trace checksum mismatch")
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as z:
@@ -87,6 +114,35 @@ def decode_result(blob: bytes | None, checksum: str | None) -> RunResult:
     )
 
 
+def decode_row(row: Any, wanted: RunSpec | None) -> tuple[RunSpec, RunResult, dict[str, Any]]:
+    """(spec, result, provenance) of a stored row (``run_id, spec, provenance, trace,
+    checksum``), or :class:`CorruptTrace`: an unreadable spec or provenance, or a spec that is
+    not the run's (``wanted``, else its run id), is damage like a bad trace."""
+    rid, spec_text = row["run_id"], row["spec"]
+    result = decode_result(row["trace"], row["checksum"], rid, spec_text)
+    try:
+        if wanted is not None:
+            if spec_text != spec_text_of(wanted):
+                raise CorruptTrace("stored spec differs from the run's spec")
+            spec = wanted
+        else:
+            spec = RunSpec.from_canonical(json.loads(spec_text))
+            if spec.run_id != rid and row["science_version"] == science_version():
+                raise CorruptTrace(f"stored spec is that of run {spec.run_id}")
+        provenance = json.loads(row["provenance"]) if row["provenance"] else {}
+        if not isinstance(provenance, dict):
+            raise ValueError("provenance is not a JSON object")
+    except CorruptTrace:
+        raise
+    except Exception as exc:  # JSON, a missing key, an invalid spec: the row cannot be trusted
+        raise CorruptTrace(f"spec or provenance unreadable ({type(exc).__name__}: {exc})") from None
+    return spec, result, provenance
+
+
+def spec_text_of(spec: RunSpec) -> str:
+    return json.dumps(spec.canonical(), sort_keys=True)
+
+
 def summary(result: RunResult) -> dict[str, float | int | None]:
     """Columns kept beside the blob so that listing and export need not decode traces."""
 
@@ -103,7 +159,7 @@ def summary(result: RunResult) -> dict[str, float | int | None]:
 
 def spec_columns(spec: RunSpec) -> dict[str, Any]:
     return {
-        "spec": json.dumps(spec.canonical(), sort_keys=True),
+        "spec": spec_text_of(spec),
         "family": spec.model.family,
         "p": spec.task.p,
         "seed": spec.seed,
@@ -111,15 +167,15 @@ def spec_columns(spec: RunSpec) -> dict[str, Any]:
     }
 
 
-def result_columns(result: RunResult, provenance: dict[str, Any]) -> dict[str, Any]:
-    blob, checksum = encode_result(result)
+def result_columns(spec: RunSpec, result: RunResult, provenance: dict[str, Any]) -> dict[str, Any]:
+    blob, _ = encode_result(result)
     return {
         "status": result.status,
         "error": None,
         **summary(result),
         "provenance": json.dumps(provenance),
         "trace": blob,
-        "checksum": checksum,
+        "checksum": row_checksum(spec.run_id, spec_text_of(spec), blob),
     }
 
 
@@ -136,7 +192,7 @@ def trained_row(
         "heartbeat": now,
         "created": now,
         "updated": now,
-        **result_columns(result, provenance),
+        **result_columns(spec, result, provenance),
     }
 
 
@@ -204,7 +260,15 @@ def flatten_row(row: sqlite3.Row) -> dict[str, Any]:
         else:  # lists (betas) as JSON text, so that CSV and parquet columns stay scalar
             out.setdefault(prefix[:-1], json.dumps(value) if isinstance(value, list) else value)
 
-    walk("", json.loads(row["spec"]))
-    for k, v in json.loads(row["provenance"] or "{}").items():
-        out.setdefault(k, v)
+    for column in ("spec", "provenance"):
+        try:
+            value = json.loads(row[column] or "{}")
+        except ValueError:  # a damaged row is listed (and flagged), never a traceback
+            out[f"{column}_error"] = "unreadable JSON"
+            continue
+        if column == "spec":
+            walk("", value)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                out.setdefault(k, v)
     return out
