@@ -22,7 +22,7 @@ from grokclaims.analysis.bootstrap import MAX_EXACT, resample_plan, weighted_qua
 from grokclaims.analysis.censoring import rank_censored
 from grokclaims.analysis.crossing import onset_ratio_interval
 from grokclaims.analysis.multiplicity import holm
-from grokclaims.analysis.ranks import decreasing_trend, increasing_trend
+from grokclaims.analysis.ranks import decreasing_trend
 from grokclaims.analysis.survival import censor_at, km_median_rows
 from grokclaims.claimrules.errors import ClaimRule, Scenario
 from grokclaims.verdicts.decisions import decide_band, decide_equivalence
@@ -35,7 +35,6 @@ SY6_MARGIN = 0.3  # |log10(onset / P×)| <= 0.3 decades
 SY6_NEAR = 3  # widths within ±0.3 decades of P× the grid must have
 SY9_MARGIN = 0.25  # |slope difference| <= 0.25
 SY9_MIN_WIDTHS = 4  # widths where both memorise
-RELATIVE_DELAY = 0.25  # grokking at the relative threshold: delay >= 0.25 x train-99 epoch
 SIM_RESAMPLES = 199  # bootstrap / permutation resamples in the simulations (speed)
 
 
@@ -82,57 +81,7 @@ def _sy3_draw(slope: float):
     return draw
 
 
-# ------------------------------------------------------------------------------------ SY4, SY5
-
-
-def regimes_at(delay, t_train, generalised, *, relative: bool) -> np.ndarray:
-    """Each run's regime (CLAIMS.md "Regimes"): 'underfit' (val never 98 %), 'immediate'
-    (val 98 % no later than train 99 %, including runs whose train never reached 99 %; at the
-    relative threshold also a delay < 0.25 x the train-99 epoch), 'grokking' otherwise."""
-    d, tt = np.asarray(delay, dtype=float), np.asarray(t_train, dtype=float)
-    g = np.asarray(generalised, dtype=bool)
-    grok = d > 0
-    if relative:
-        with np.errstate(invalid="ignore"):
-            grok = grok & (d >= RELATIVE_DELAY * tt)
-    out = np.where(grok, "grokking", "immediate").astype(object)
-    out[~g] = "underfit"
-    return out
-
-
-ORDER = {"underfit": 0, "immediate": 1, "grokking": 2}
-
-
-def _sy4_one(P, regime, rng, n_resamples, label) -> ClaimResult:
-    counts = {k: int((regime == k).sum()) for k in ORDER}
-    rank = np.vectorize(ORDER.get)(regime).astype(float)
-    x = np.repeat(np.asarray(P, float)[:, None], regime.shape[1], axis=1)
-    test = increasing_trend(rank.ravel(), x.ravel(), rng=rng, n_resamples=n_resamples)
-    ordered = decide_test(
-        f"Spearman ρ(regime order, P), {label}", test, tolerance="ρ > 0, one-sided p < 0.05"
-    )
-    missing = [k for k, c in counts.items() if c < 2]
-    if missing and ordered.verdict is not Verdict.REFUTED:
-        return decide_unmeasurable(
-            f"regimes, {label}",
-            "each regime in >= 2 runs, ordered in P",
-            f"fewer than 2 runs in: {', '.join(missing)} (counts {counts})",
-            counts=counts,
-        )
-    return ordered
-
-
-def sy4(P, delay, t_train, generalised, *, rng=None, n_resamples: int = 9999) -> ClaimResult:
-    """SY4 at both delay thresholds: each regime in >= 2 runs and regime order increasing with
-    P (one-sided permutation Spearman, p < 0.05); supported only if so at both."""
-    rng = np.random.default_rng(0) if rng is None else rng
-    parts = {
-        label: _sy4_one(
-            P, regimes_at(delay, t_train, generalised, relative=rel), rng, n_resamples, label
-        )
-        for label, rel in (("authors' threshold (delay > 0)", False), ("relative", True))
-    }
-    return decide_conjunction("SY4", parts)
+# ------------------------------------------------------------------------------------ SY5
 
 
 def sy5(P, first_authors, first_relative, *, tolerance: str = "", labels=None) -> ClaimResult:
@@ -392,7 +341,8 @@ RULES = {
         holds=Scenario(
             _sy6_draw(0.0),
             "9 widths over one decade (2,000-20,000); T_gen flat at 1,700 (smoke median), "
-            "T_mem slope -1.27 crossing it at P× = 6,300; each seed groks from P× · 10^N(0, 0.03); log-sd mem "
+            "T_mem slope -1.27 crossing it at P× = 6,300; each seed groks from "
+            "P× · 10^N(0, 0.03); log-sd mem "
             f"{SPREAD_MEM}, gen {SPREAD_GEN}; censored at {BUDGET}",
         ),
         fails=Scenario(
