@@ -118,7 +118,7 @@ def sy5(P, first_authors, first_relative, *, tolerance: str = "", labels=None) -
         parts[label] = _result(
             f"share generalising first ({label})", est, (lo_b, up_b), verdict, rule, tol, details
         )
-    return decide_conjunction("SY5", parts)
+    return decide_conjunction("SY5", parts, headline="authors'")
 
 
 def _sy5_draw(q: float):
@@ -165,7 +165,7 @@ def sy6(
         "onset": r.onset,
         "p_cross": r.p_cross,
         "bracket": r.bracket,
-        "null_pass_rate": null,
+        "null_pass_rate": null if r.p_cross is not None else None,
         "method": r.method,
         "open_share": r.open_share,
     }

@@ -63,7 +63,7 @@ def sy4(P, delay, t_train, generalised, *, rng=None, n_resamples: int = 9999) ->
         )
         for label, rel in (("authors' threshold (delay > 0)", False), ("relative", True))
     }
-    return decide_conjunction("SY4", parts)
+    return decide_conjunction("SY4", parts, headline="authors' threshold (delay > 0)")
 
 
 def sy10_trend(axis_x: dict, axis_y: dict, margin: float = MARGIN) -> ClaimResult:
