@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from grokclaims.analysis.crossing_censored import CrossingReport
 from grokclaims.setups.race import RaceCell
@@ -30,9 +30,11 @@ def setup(cell: RaceCell) -> str:
 
 
 def _log_x(ax) -> None:
-    """Log P axis with major labels at decades only, so labels never collide."""
+    """Log P axis labelled at 1, 2 and 5 times each decade in plain numbers (at most three
+    labels a decade, so they never collide), minor ticks unlabelled."""
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(base=10, numticks=6))
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=12))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
@@ -48,7 +50,7 @@ def _seed_points(ax, P, values, color, label, marker="o", budget=None):
         ax.scatter(
             xs,
             np.full(xs.size, budget),
-            s=40,
+            s=46 if marker == "o" else 30,
             facecolors="none",
             edgecolors=color,
             marker=marker,
@@ -57,10 +59,13 @@ def _seed_points(ax, P, values, color, label, marker="o", budget=None):
         for xi in xs:
             ax.annotate(
                 "",
-                (xi, budget * 1.6),
-                (xi, budget),
+                (xi, budget * 1.5),
+                (xi, budget * 1.05),
                 arrowprops={"arrowstyle": "->", "color": color, "lw": 1},
+                annotation_clip=False,
             )
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, max(hi, budget * 1.7))
 
 
 def race(data: RaceData, report: CrossingReport, onset: float | None, title: str = ""):
@@ -69,11 +74,11 @@ def race(data: RaceData, report: CrossingReport, onset: float | None, title: str
     Right: each seed's delay against P, the onset marked (SY6, SY10)."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     budget = data.cell.max_epochs
-    for which, values, color, name in (
-        ("mem", data.t_mem, "tab:red", "T_mem (random targets)"),
-        ("gen", data.t_gen, "tab:blue", "T_gen (task, val ≥ 99 %)"),
+    for which, values, color, name, marker in (
+        ("mem", data.t_mem, "tab:red", "T_mem (random targets)", "o"),
+        ("gen", data.t_gen, "tab:blue", "T_gen (task, val ≥ 99 %)", "s"),
     ):
-        _seed_points(a, data.P, values, color, name, budget=budget)
+        _seed_points(a, data.P, values, color, name, marker=marker, budget=budget)
         pts = [pt for pt in data.curve(which) if pt.observed]
         if pts:
             a.plot(
@@ -114,7 +119,8 @@ def race(data: RaceData, report: CrossingReport, onset: float | None, title: str
     a.set_ylabel("epochs")
     a.legend(fontsize=6, loc="lower left")
     _seed_points(b, data.P, data.delay, "tab:purple", "delay per seed")
-    b.set_ylabel("delay (epochs)")
+    b.axhline(0, color="k", lw=0.6)
+    b.set_ylabel("delay (epochs; underfit runs have none)")
     b.legend(fontsize=7)
     fig.suptitle(f"{title} ({setup(data.cell)}, dropout {data.cell.dropout})")
     fig.tight_layout()
@@ -165,7 +171,8 @@ def times(
     fig, ax = plt.subplots(figsize=(5.5, 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (name, (P, values)) in enumerate(series.items()):
-        _seed_points(ax, P, values, colors[i % len(colors)], name, budget=budget)
+        marker = "os^"[i % 3]
+        _seed_points(ax, P, values, colors[i % len(colors)], name, marker, budget=budget)
     if budget is not None:
         ax.axhline(budget, color="grey", lw=0.8, ls=":", label=f"budget {budget:,.0f}")
     for name, (x, y) in (lines or {}).items():
@@ -200,7 +207,7 @@ def regimes(
                 (k + jitter)[~open_],
                 s=18,
                 color=f"C{k}",
-                label=f"{name} ({int(sel.sum())})",
+                label=f"{name} ({int(sel.sum())} in all)",
             )
             if open_.any():
                 ax.scatter(
