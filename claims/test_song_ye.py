@@ -310,6 +310,9 @@ def test_sy4_three_regimes(grok):
         )
     )
     grok.record_parts(parts_of(result))
+    for part in parts_of(result).values():
+        grok.record_parts(parts_of(part))  # each threshold's two rank tests
+    grok.record_error_rates(rules.RULES["SY4"])
     grok.conclude(result)
 
 

@@ -24,6 +24,7 @@ from grokclaims.analysis.crossing import onset_ratio_interval
 from grokclaims.analysis.multiplicity import holm
 from grokclaims.analysis.ranks import decreasing_trend
 from grokclaims.analysis.survival import censor_at, km_median_rows
+from grokclaims.claimrules import song_ye_regimes
 from grokclaims.claimrules.errors import ClaimRule, Scenario
 from grokclaims.verdicts.decisions import decide_band, decide_equivalence
 from grokclaims.verdicts.result import ClaimResult, Verdict
@@ -35,7 +36,7 @@ SY6_MARGIN = 0.3  # |log10(onset / P×)| <= 0.3 decades
 SY6_NEAR = 3  # widths within ±0.3 decades of P× the grid must have
 SY9_MARGIN = 0.25  # |slope difference| <= 0.25
 SY9_MIN_WIDTHS = 4  # widths where both memorise
-SIM_RESAMPLES = 199  # bootstrap / permutation resamples in the simulations (speed)
+SIM_RESAMPLES = 99  # bootstrap / permutation resamples in the simulations (speed; ~±3 % on a tail)
 
 
 def _cp(k: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -312,6 +313,19 @@ def _sy9_draw(diff: float):
 
 
 RULES = {
+    "SY4": ClaimRule(
+        "SY4",
+        song_ye_regimes.sy4,
+        holds=Scenario(
+            song_ye_regimes._sy4_draw(song_ye_regimes.SY4_HOLDS),
+            "regimes per smoke width drawn with P(underfit, immediate, grokking) = "
+            f"{song_ye_regimes.SY4_HOLDS} (ordered in P)",
+        ),
+        fails=Scenario(
+            song_ye_regimes._sy4_draw(song_ye_regimes.SY4_FAILS),
+            f"immediate and grokking equally likely at every width: {song_ye_regimes.SY4_FAILS}",
+        ),
+    ),
     "SY3": ClaimRule(
         "SY3",
         sy3,
