@@ -1,7 +1,7 @@
 """Resampling, in one place: every bootstrap and permutation of the analysis, and the
 percentile interval.
 
-The measurements (``crossing``, ``capacity``, ``speed``) and the tests (``ranks``,
+The measurements (``capacity``, ``speed``) and the tests (``ranks``,
 ``agreement``, ``regression``) compute points; the functions here draw the resamples, call
 those point functions on each and summarise the samples. Every randomised procedure takes an
 explicit ``numpy.random.Generator``: same inputs and same generator state, same numbers. Two
