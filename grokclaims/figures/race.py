@@ -268,7 +268,22 @@ def axis_trends(
     n = max(len(axis_values), 1)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3), squeeze=False)
     for ax, name in zip(axes[0], axis_values):
-        ax.scatter(axis_values[name], log_ratios[name], s=20)
+        x = np.asarray(axis_values[name], dtype=float)
+        y = np.asarray(log_ratios[name], dtype=float)
+        ok = np.isfinite(y)
+        ax.scatter(x[ok], y[ok], s=20, label="cells with a point P×")
+        # the axis's own values as ticks (a few, never colliding), the cells without a ratio
+        # marked along the bottom
+        ax.set_xticks(np.unique(x), [f"{v:g}" for v in np.unique(x)])
+        ax.set_xlim(x.min() - 0.1 * (np.ptp(x) or 1), x.max() + 0.1 * (np.ptp(x) or 1))
+        if (~ok).any():
+            ax.scatter(
+                x[~ok],
+                np.full((~ok).sum(), -0.28),
+                marker="x",
+                color="grey",
+                label="no onset or P× only bracketed",
+            )
         ax.axhspan(-0.3, 0.3, color="grey", alpha=0.15, label="±0.3 decades")
         ax.axhline(0, color="k", lw=0.8, label="onset = P×")
         ax.legend(fontsize=6)
