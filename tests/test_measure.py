@@ -204,9 +204,13 @@ def test_crossings_reports_every_crossing_and_grid_touches():
     t_mem = np.array([10.0, 0.1, 1.0, 10.0, 0.1])  # log ratio: +1, -1, 0, +1, -1
     # zeros: halfway (in log P) between 1 and 10, at 100 exactly, halfway between 1e3 and 1e4
     assert crossing.crossings(P, t_mem, t_gen) == pytest.approx([10**0.5, 100.0, 10**3.5])
-    c = crossing.predicted_onset(P, t_mem[:, None], t_gen[:, None])
-    assert c.directions == (-1, 1, -1)  # down, up through the grid point, down
-    assert c.p_cross == pytest.approx(10**3.5)  # the last downward crossing
+    v = t_mem[None]
+    px, lo, hi = crossing.rule_crossing_rows(P, v, v, t_gen[None], t_gen[None])
+    # the last downward crossing has one width above it: only a bracket (>= 2 a side needed)
+    assert np.isnan(px[0]) and (lo[0], hi[0]) == (1000.0, 10_000.0)
+    tie = np.array([[100.0, 10.0, 1.0, 0.1, 0.01]])  # T_gen = 1: +, +, equal, -, -
+    px, lo, hi = crossing.rule_crossing_rows(P, tie, tie, t_gen[None], t_gen[None])
+    assert px[0] == lo[0] == hi[0] == 100.0  # a tie with 2 widths on each side is the point
     nan_mem = np.array([10.0, np.nan, 1.0, 10.0, 0.1])  # a missing point is skipped
     assert crossing.crossings(P, nan_mem, t_gen) == pytest.approx([100.0, 10**3.5])
 
@@ -246,66 +250,65 @@ def test_crossings_are_invariant_when_both_curves_are_scaled(curves, factor):
     )
 
 
-def test_predicted_onset_without_noise_is_the_exact_crossing():
+def _uncensored(t):
+    return np.asarray(t, float), np.zeros(np.shape(t), dtype=bool)
+
+
+def test_onset_ratio_without_noise_is_the_exact_crossing():
     P = np.array([100.0, 200.0, 400.0, 800.0, 1_600.0, 3_200.0])
     t_mem, t_gen = 1e5 / P, 10 * np.sqrt(P)  # cross at P^1.5 = 1e4
     seeds = np.ones((1, 4))
-    c = crossing.predicted_onset(P, t_mem[:, None] * seeds, t_gen[:, None] * seeds)
-    ci = resample.predicted_onset_interval(
-        P, t_mem[:, None] * seeds, t_gen[:, None] * seeds, rng=np.random.default_rng(1)
+    delays = np.where(P[:, None] >= 800, 50.0, 0.0) * seeds  # onset 800
+    r = crossing.onset_ratio_interval(
+        P, *_uncensored(t_mem[:, None] * seeds), *_uncensored(t_gen[:, None] * seeds), delays
     )
-    assert c.p_cross == pytest.approx(1e4 ** (2 / 3), rel=1e-12)
-    assert ci.interval == pytest.approx((c.p_cross, c.p_cross))  # every resample is the same
-    assert ci.fraction == 1.0 and c.directions == (-1,)
+    assert r.p_cross == pytest.approx(1e4 ** (2 / 3), rel=1e-12) and r.onset == 800.0
+    assert r.log_ratio == pytest.approx(math.log10(800 / 1e4 ** (2 / 3)))
+    assert r.interval == pytest.approx((r.log_ratio, r.log_ratio))  # every resample the same
+    assert r.open_share == 0.0
 
 
-def test_predicted_onset_uses_the_geometric_seed_mean_and_handles_not_reached():
-    P = np.array([10.0, 100.0])
-    t_mem = np.array([[100.0, 10_000.0], [10.0, 10.0]])  # geometric means 1000, 10
-    t_gen = np.array([[100.0, np.nan], [1000.0, 1000.0]])  # NaN dropped: means 100, 1000
-    c = crossing.predicted_onset(P, t_mem, t_gen)
-    assert c.t_mem == pytest.approx((1000.0, 10.0)) and c.t_gen == pytest.approx((100.0, 1000.0))
-    # log ratio +1 at P = 10 and -2 at P = 100: zero one third of the way in log P
-    assert c.p_cross == pytest.approx(10 ** (4 / 3))
-    # with the budget 10,000 standing in for the NaN, T_gen(10) = sqrt(100 * 1e4) = 1000: the
-    # curves touch at the lowest P and part; the crossing may lie below the grid, so no P×
-    c2 = crossing.predicted_onset(P, t_mem, t_gen, not_reached=1e4)
-    assert c2.t_gen[0] == pytest.approx(1000.0)
-    assert c2.crossings == (10.0,) and c2.directions == (0,) and c2.p_cross is None
-
-
-def test_predicted_onset_is_reproducible_and_reports_missing_crossings():
-    rng = np.random.default_rng(3)
-    P = np.geomspace(100, 3_200, 6)
-    noise = np.exp(rng.normal(0, 0.3, (6, 5)))
-    t_mem, t_gen = (1e5 / P)[:, None] * noise, (10 * np.sqrt(P))[:, None] * noise[::-1]
-    one = resample.predicted_onset_interval(
-        P, t_mem, t_gen, rng=np.random.default_rng(7), n_boot=200
+def test_a_censored_width_makes_p_cross_a_bracket_never_a_number():
+    P = np.array([100.0, 200.0, 400.0, 800.0, 1_600.0, 3_200.0])
+    t_mem, t_gen = (
+        (1e5 / P)[:, None] * np.ones((1, 3)),
+        (10 * np.sqrt(P))[:, None] * np.ones((1, 3)),
     )
-    two = resample.predicted_onset_interval(
-        P, t_mem, t_gen, rng=np.random.default_rng(7), n_boot=200
-    )
-    assert one == two and one.n_boot == 200
-    assert crossing.predicted_onset(P, t_mem, t_gen) == crossing.predicted_onset(P, t_mem, t_gen)
-    never = crossing.predicted_onset(P, t_mem / 1e6, t_gen)
-    never_ci = resample.predicted_onset_interval(
-        P, t_mem / 1e6, t_gen, rng=np.random.default_rng(7), n_boot=20
-    )
-    assert never.p_cross is None and never.crossings == () and never_ci.fraction == 0.0
-    assert never_ci.interval is None
+    censored = t_mem > 300  # T_mem not reached below P = 400: only a lower bound there
+    t_mem = np.where(censored, 300.0, t_mem)
+    delays = np.where(P[:, None] >= 800, 50.0, 0.0) * np.ones((1, 3))
+    r = crossing.onset_ratio_interval(P, t_mem, censored, *_uncensored(t_gen), delays)
+    # the sign is + at 100 and 200 (T_mem's bound 300 exceeds T_gen), + at 400 and - at 800
+    # (both observed), but only one observed width lies below the change: a bracket
+    assert r.p_cross is None and r.log_ratio is None and r.bracket == (400.0, 800.0)
+    assert r.interval == pytest.approx((0.0, math.log10(2.0)))  # the onset 800 over (400, 800)
 
 
-def test_bootstrap_interval_of_the_crossing_covers_the_truth():
+def test_onset_rows_is_empirical_onset_per_row():
+    P = np.array([1.0, 2.0, 3.0, 4.0])
+    rng = np.random.default_rng(0)
+    d = np.where(rng.random((50, 4, 3)) < 0.5, 0.0, 10.0)
+    d[rng.random(d.shape) < 0.1] = np.nan
+    got = crossing.onset_rows(P, d)
+    for k in range(50):
+        want = crossing.empirical_onset(P, d[k])
+        assert (np.isnan(got[k]) and want is None) or got[k] == want
+
+
+def test_bootstrap_interval_of_the_ratio_covers_the_truth():
     rng = np.random.default_rng(4)
     P = np.geomspace(100, 3_200, 6)
-    truth = 1e4 ** (2 / 3)
+    truth = math.log10(P[3] / 1e4 ** (2 / 3))  # the onset is P[3] = 800
+    delays = np.where(P[:, None] >= 700, 50.0, 0.0) * np.ones((1, 10))
     covered = 0
     for _ in range(100):
         t_mem = (1e5 / P)[:, None] * np.exp(rng.normal(0, 0.2, (6, 10)))
         t_gen = (10 * np.sqrt(P))[:, None] * np.exp(rng.normal(0, 0.2, (6, 10)))
-        c = resample.predicted_onset_interval(P, t_mem, t_gen, rng=rng, n_boot=300)
-        covered += c.interval is not None and c.interval[0] <= truth <= c.interval[1]
-    # nominal 95 %; percentile intervals over 10 seeds run a little narrow (about 93 %)
+        r = crossing.onset_ratio_interval(
+            P, *_uncensored(t_mem), *_uncensored(t_gen), delays, rng=rng, n_resamples=300
+        )
+        covered += r.interval[0] <= truth <= r.interval[1]
+    # nominal 95 %; percentile intervals over 10 seeds run a little narrow
     assert covered >= 85
 
 
@@ -414,25 +417,6 @@ def test_regimes_from_delays():
     out = milestones.regimes(np.array([[np.nan, 0.0], [30.0, 0.0]]))
     assert out.tolist() == [["underfit", "immediate"], ["grokking", "immediate"]]
     assert milestones.REGIMES == ("underfit", "immediate", "grokking")
-
-
-def test_geometric_seed_means_onset_comparison_and_log_onset():
-    np.testing.assert_allclose(
-        crossing.geometric_seed_means([[10.0, 1000.0], [np.nan, 4.0], [np.nan, 0.0]]),
-        [100.0, 4.0, np.nan],
-    )
-    P = np.array([10.0, 100.0])
-    t_mem = np.array([[1000.0], [10.0]])
-    t_gen = np.array([[100.0], [1000.0]])
-    cmp = crossing.onset_vs_crossing(P, np.array([[0.0], [50.0]]), t_mem, t_gen, 1e4)
-    assert cmp.onset == 100.0 and cmp.p_cross == pytest.approx(10 ** (4 / 3))
-    assert cmp.log_ratio == pytest.approx(2 - 4 / 3) and cmp.crossings == (cmp.p_cross,)
-    assert crossing.onset_log_ratio(None, 5.0) is None
-    x = np.log(P)
-    assert crossing.log_onset(x, np.log([1000.0, 10.0]), np.log([100.0, 1000.0])) == (
-        pytest.approx(math.log(10 ** (4 / 3)))
-    )
-    assert math.isnan(crossing.log_onset(x, np.log([1.0, 1.0]), np.log([10.0, np.nan])))
 
 
 def test_saturated_bits():

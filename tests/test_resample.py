@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from grokclaims.analysis import crossing, resample, speed
+from grokclaims.analysis import resample, speed
 
 
 def test_tail_percentiles_and_percentile_interval():
@@ -69,25 +69,3 @@ def test_seed_bootstrap_interval_is_the_loop_it_replaced():
     boot = np.array(boot)
     boot = boot[np.isfinite(boot)]
     assert got == tuple(np.percentile(boot, [2.5, 97.5]))
-
-
-def test_onset_ratio_interval_is_the_loop_it_replaced():
-    P = np.array([100.0, 200.0, 400.0, 800.0, 1600.0])
-    rng = np.random.default_rng(1)
-    delay = np.array([[0.0] * 4, [0.0, 0, 5, 0], [0, 30, 0, 40], [50, 60, 0, 80], [90.0] * 4])
-    t_mem = (2e5 / P)[:, None] * np.exp(rng.normal(0, 0.2, (5, 4)))
-    t_gen = (40 * np.sqrt(P))[:, None] * np.exp(rng.normal(0, 0.2, (5, 4)))
-    got = resample.onset_ratio_interval(
-        P, delay, t_mem, t_gen, 5000.0, rng=np.random.default_rng(2), n_boot=200
-    )
-    r, samples = np.random.default_rng(2), []
-    for _ in range(200):
-        ti, mi = r.integers(0, 4, 4), r.integers(0, 4, 4)
-        o = crossing.empirical_onset(P, delay[:, ti])
-        c = crossing.predicted_onset(P, t_mem[:, mi], t_gen[:, ti], not_reached=5000.0).p_cross
-        if o is not None and c is not None:
-            samples.append(math.log10(o / c))
-    tail = 50 * (1 - 0.95)
-    lo, hi = np.percentile(samples, [tail, 100 - tail])
-    assert got.interval == (float(lo), float(hi))
-    assert got.fraction == len(samples) / 200 and got.n_boot == 200

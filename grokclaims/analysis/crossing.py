@@ -1,8 +1,15 @@
 """Song & Ye's onsets: the empirical onset of grokking, and the predicted onset P× where the
-memorisation and generalisation times cross in (log P, log epochs).
+memorisation and generalisation times cross in (log P, log epochs), with censoring.
 
-Points only: the bootstrap intervals of P× and of log10(onset / P×) are in
-``grokclaims.analysis.resample``.
+Nothing here imputes a time: a milestone a run never reached is right-censored at the epochs it
+trained (CLAIMS.md revision 2). A T(P) point is the Kaplan–Meier median of the seeds
+(``survival.km_median_rows``), observed or only a lower bound; the crossing is a point only where
+both curves are observed at >= 2 widths on each side, otherwise a bracket (the rules of
+``crossing_censored.censored_crossings``, which lists *every* crossing). ``rule_crossing_rows``
+picks the crossing the onset is compared with (``ONSET_RULE``), vectorised over bootstrap
+resamples, and ``onset_ratio_interval`` bootstraps log10(onset / P×) over seeds, a bracket
+contributing its whole range (an open end where it is open), as ``survival.median_ratio`` does.
+``crossings`` is the plain crossing of two uncensored curves.
 """
 
 from __future__ import annotations
@@ -13,6 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from grokclaims.analysis.arrays import as_grid, per_p
+from grokclaims.analysis.bootstrap import MAX_EXACT, resample_plan, weighted_quantile
+from grokclaims.analysis.survival import km_median_rows
+
+# Monte Carlo resamples of ``onset_ratio_interval`` when exact enumeration is too large.
+N_RESAMPLES = 4999
 
 
 def empirical_onset(P, delays) -> float | None:
@@ -92,119 +104,207 @@ def crossings(P, t_mem, t_gen) -> list[float]:
     return [_to_p(x, i, p, logp) for x, _, i in _crossings_log(logp, np.log(a) - np.log(b))]
 
 
-def _onset_from_log(x: np.ndarray, d: np.ndarray) -> tuple[float, int] | None:
-    """(log P×, its segment) by the rule of ``predicted_onset``; None when there is none."""
-    down = [(c, i) for c, direction, i in _crossings_log(x, d) if direction < 0]
-    return down[-1] if down else None
-
-
-def log_onset(logp: np.ndarray, log_mem: np.ndarray, log_gen: np.ndarray) -> float:
-    """log P× from log P and the two log seed-mean curves on it, leaving out the P where either
-    curve is undefined; NaN when the curves have no downward crossing."""
-    keep = np.isfinite(log_mem) & np.isfinite(log_gen)
-    onset = _onset_from_log(logp[keep], log_mem[keep] - log_gen[keep])
-    return math.nan if onset is None else onset[0]
-
-
-@dataclass(frozen=True)
-class Crossing:
-    """The predicted onset P× of Song & Ye and everything needed to judge it."""
-
-    p_cross: float | None  # P× by ``rule``; None when the curves have no downward crossing
-    crossings: tuple[float, ...]  # every crossing of the interpolants, ascending in P
-    directions: tuple[int, ...]  # per crossing: -1 T_mem drops below T_gen, +1 rises, 0 touch
-    P: tuple[float, ...]  # grid of the mean curves (sorted; P with no data dropped)
-    t_mem: tuple[float, ...]  # seed-mean (geometric) T_mem on that grid
-    t_gen: tuple[float, ...]
-    rule: str
-
-
-ONSET_RULE = (
-    "P× = the largest P at which the interpolated log T_mem - log T_gen changes from > 0 to < 0 "
-    "(memorisation becomes faster than generalisation and stays so up to the next crossing); "
-    "the analogue of the empirical onset's 'last zero-delay P'"
-)
-
-
-def log_seed_means(t: np.ndarray) -> np.ndarray:
-    """Mean of log T over finite seeds along the last axis; NaN where no seed is finite."""
-    logs = np.log(np.where(np.isfinite(t) & (t > 0), t, np.nan))
-    count = np.isfinite(logs).sum(axis=-1)
-    total = np.nansum(logs, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def geometric_seed_means(values) -> np.ndarray:
-    """Per P (row), the geometric mean of the positive values over seeds; NaN where none is."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.exp(log_seed_means(np.asarray(values, dtype=float)))
-
-
-def onset_times(
-    P, t_mem_seeds, t_gen_seeds, not_reached: float | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The inputs of ``predicted_onset`` validated, sorted by P, with ``not_reached`` standing
-    in for NaN: (P, t_mem (n_P, n_mem_seeds), t_gen (n_P, n_gen_seeds))."""
-    p = as_grid(P, "P")
-    tm = per_p(t_mem_seeds, "t_mem_seeds", p.size)
-    tg = per_p(t_gen_seeds, "t_gen_seeds", p.size)
-    if not_reached is not None:
-        tm = np.where(np.isnan(tm), not_reached, tm)
-        tg = np.where(np.isnan(tg), not_reached, tg)
-    order = np.argsort(p)
-    return p[order], tm[order], tg[order]
-
-
-def predicted_onset(P, t_mem_seeds, t_gen_seeds, *, not_reached: float | None = None) -> Crossing:
-    """P× where the seed-mean T_mem(P) and T_gen(P) cross in (log P, log epochs).
-
-    ``t_mem_seeds`` (n_P, n_mem_seeds) and ``t_gen_seeds`` (n_P, n_gen_seeds) hold each seed's
-    epochs, NaN where the threshold was never reached. The seed mean is geometric (the mean of
-    log epochs): the curves are compared in log space and span decades, so one slow seed must
-    not dominate. Seeds that never reached are dropped from the mean, unless ``not_reached``
-    is given (e.g. the epoch budget), which then stands in for them: a lower bound on their
-    true time. A P where a curve has no value is dropped. The rule picking P× among the
-    crossings is ``ONSET_RULE``. Its bootstrap interval: ``resample.predicted_onset_interval``.
-    """
-    p, tm, tg = onset_times(P, t_mem_seeds, t_gen_seeds, not_reached)
-    lm, lg = log_seed_means(tm), log_seed_means(tg)
-    ok = np.isfinite(lm) & np.isfinite(lg)
-    x, d = np.log(p[ok]), lm[ok] - lg[ok]
-    found = _crossings_log(x, d)
-    onset = _onset_from_log(x, d)
-    return Crossing(
-        p_cross=None if onset is None else _to_p(*onset, p[ok], x),
-        crossings=tuple(_to_p(c, i, p[ok], x) for c, _, i in found),
-        directions=tuple(direction for _, direction, _ in found),
-        P=tuple(p[ok].tolist()),
-        t_mem=tuple(np.exp(lm[ok]).tolist()),
-        t_gen=tuple(np.exp(lg[ok]).tolist()),
-        rule=ONSET_RULE,
-    )
-
-
 def onset_log_ratio(onset: float | None, p_cross: float | None) -> float | None:
     """log10(onset / P×); None when either is undefined."""
     return math.log10(onset / p_cross) if onset is not None and p_cross is not None else None
 
 
+ONSET_RULE = (
+    "P× = the largest P at which log T_mem - log T_gen changes from > 0 to <= 0 as P grows "
+    "(memorisation becomes faster than generalisation): the analogue of the empirical onset's "
+    "'last zero-delay P'; a point only where both Kaplan–Meier medians are observed at the two "
+    "widths around it and at >= 2 widths on each side, otherwise the bracket of those widths"
+)
+
+
+def km_rows(times, censored) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier medians of (..., n) arrays of times and censoring flags over the last axis:
+    (median with NaN where not reached, lower bound), each of shape (...)."""
+    t, c = np.asarray(times, dtype=float), np.asarray(censored, dtype=bool)
+    lead = t.shape[:-1]
+    v, lb = km_median_rows(t.reshape(-1, t.shape[-1]), c.reshape(-1, t.shape[-1]))
+    return v.reshape(lead), lb.reshape(lead)
+
+
+def _signs(mv, ml, gv, gl) -> np.ndarray:
+    """Sign of log T_mem - log T_gen per (row, width): +1, -1 (a tie counts as -1), or 0 where
+    the censoring leaves it unknown (``crossing_censored._sign``'s rules)."""
+    mo, go = ~np.isnan(mv), ~np.isnan(gv)
+    with np.errstate(invalid="ignore"):
+        both = np.where(mv > gv, 1, -1)
+        s = np.where(mo & go, both, 0)
+        s = np.where(~mo & go & (ml >= gv), 1, s)
+        s = np.where(mo & ~go & (gl >= mv), -1, s)
+    return s.astype(int)
+
+
+def rule_crossing_rows(P, mem_value, mem_lower, gen_value, gen_lower):
+    """Per row, the crossing ``ONSET_RULE`` picks from Kaplan–Meier medians (rows, n_P) (NaN
+    value: not reached, then only ``*_lower`` is known); P sorted ascending.
+
+    Returns (px, lo, hi), each (rows,): ``px`` the point (NaN where it is only a bracket) and
+    the bracket (lo, hi) it lies in (lo = hi = px for a point; 0 / inf for an open side: no
+    downward change at a width of known sign gives (P_last_known, inf) when T_mem > T_gen
+    wherever known, (0, P_first_known) when T_mem <= T_gen there, (0, inf) with no known sign).
+    """
+    p = as_grid(P, "P")
+    if np.any(np.diff(p) <= 0):
+        raise ValueError("P must be sorted ascending")
+    mv, ml, gv, gl = (
+        np.atleast_2d(np.asarray(a, dtype=float))
+        for a in (mem_value, mem_lower, gen_value, gen_lower)
+    )
+    rows, n_p = mv.shape
+    sg = _signs(mv, ml, gv, gl)
+    full = ~np.isnan(mv) & ~np.isnan(gv)
+    upto, after = np.cumsum(full, axis=1), np.cumsum(full[:, ::-1], axis=1)[:, ::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.log(mv) - np.log(gv)
+    logp = np.log(p)
+    px, lo, hi = np.full(rows, np.nan), np.zeros(rows), np.full(rows, np.inf)
+    last_idx = np.full(rows, -1)
+    last_sign = np.zeros(rows, dtype=int)
+    first_known = np.full(rows, -1)
+    found = np.zeros(rows, dtype=bool)
+    r = np.arange(rows)
+    for i in range(n_p):
+        known = sg[:, i] != 0
+        down = known & (sg[:, i] < 0) & (last_sign > 0)
+        if down.any():
+            a = last_idx[down]
+            pointable = (
+                (a == i - 1)
+                & full[r[down], a]
+                & full[down, i]
+                & (upto[r[down], a] >= 2)
+                & (after[down, i] >= 2)
+            )
+            # a tie at width i (d = 0) is a point there, as in ``censored_crossings``
+            tie = full[down, i] & (d[down, i] == 0) & (upto[down, i] >= 2) & (after[down, i] >= 2)
+            pointable |= tie
+            da, db = d[r[down], a], d[down, i]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = logp[a] - da * (logp[i] - logp[a]) / (db - da)
+            x = np.where(tie, logp[i], x)
+            root = np.clip(np.exp(np.where(pointable, x, logp[i])), p[a], p[i])
+            root = np.where(tie, p[i], root)
+            px[down] = np.where(pointable, root, np.nan)
+            lo[down] = np.where(pointable, root, p[a])
+            hi[down] = np.where(pointable, root, p[i])
+            found |= down
+        first_known = np.where(known & (first_known < 0), i, first_known)
+        last_idx = np.where(known, i, last_idx)
+        last_sign = np.where(known, sg[:, i], last_sign)
+    none = ~found & (last_idx >= 0)
+    above = none & (last_sign > 0)  # T_mem > T_gen at every known width (no down change)
+    lo = np.where(above, p[np.maximum(last_idx, 0)], lo)
+    below = none & ~above
+    hi = np.where(below, p[np.maximum(first_known, 0)], hi)
+    return px, lo, hi
+
+
+def onset_rows(P, delays) -> np.ndarray:
+    """``empirical_onset`` per row of delays (rows, n_P, n_seeds) on the ascending grid P: the
+    smallest P above the last P whose minimum delay over usable seeds is 0; NaN when none."""
+    p = as_grid(P, "P")
+    d = np.asarray(delays, dtype=float)
+    usable = np.isfinite(d).any(axis=2)
+    mins = np.min(np.where(np.isfinite(d), d, np.inf), axis=2)
+    zero = usable & (mins <= 0)
+    idx = np.arange(p.size)
+    last_zero = np.max(np.where(zero, idx, -1), axis=1)
+    later = usable & (idx[None, :] > last_zero[:, None])
+    nxt = np.argmax(later, axis=1)
+    ok = (last_zero >= 0) & later.any(axis=1)
+    return np.where(ok, p[nxt], np.nan)
+
+
 @dataclass(frozen=True)
-class OnsetComparison:
-    """The empirical onset against P× on one grid (SY6); the bootstrap interval of the log
-    ratio is ``resample.onset_ratio_interval``."""
+class OnsetRatio:
+    """log10(empirical onset / P×) of one cell with its bootstrap interval over seeds."""
 
     onset: float | None
-    p_cross: float | None
-    crossings: tuple[float, ...]
-    log_ratio: float | None  # log10(onset / P×)
+    p_cross: float | None  # the point P× of ``ONSET_RULE``; None when only a bracket
+    bracket: tuple[float, float]  # where P× lies (lo == hi == p_cross for a point)
+    log_ratio: float | None  # None when the onset or the point P× is missing
+    interval: tuple[float, float]  # ends may be -inf / inf (a bracket's open side)
+    log10_px_interval: tuple[float, float]  # the interval of log10 P× alone (for the null)
+    confidence: float
+    method: str
+    open_share: float  # weight of resamples whose ratio is a range, not a point
 
 
-def onset_vs_crossing(P, delay, t_mem, t_gen, not_reached: float) -> OnsetComparison:
-    """Empirical onset (from the delays) vs P× (from T_mem and T_gen, with ``not_reached``
-    standing in for seeds that never reached: a lower bound)."""
-    onset = empirical_onset(P, delay)
-    cross = predicted_onset(P, t_mem, t_gen, not_reached=not_reached)
-    return OnsetComparison(
-        onset, cross.p_cross, tuple(cross.crossings), onset_log_ratio(onset, cross.p_cross)
+def onset_ratio_interval(
+    P,
+    mem_times,
+    mem_censored,
+    gen_times,
+    gen_censored,
+    delays,
+    *,
+    confidence: float = 0.95,
+    rng: np.random.Generator | None = None,
+    n_resamples: int = N_RESAMPLES,
+    max_exact: int = MAX_EXACT,
+) -> OnsetRatio:
+    """log10(onset / P×) and its percentile bootstrap interval over seeds.
+
+    Arrays are (n_P, n_seeds) on the grid P: T_mem times and censoring (random-target runs),
+    T_gen times and censoring and the delays (task runs; NaN: no delay, an underfit run). Task
+    seeds are resampled together (the onset and T_gen come from the same runs), memory seeds
+    independently (``bootstrap.resample_plan``: exact enumeration when small). Per resample, a
+    bracket [lo, hi] for P× gives the ratio's range [log10(onset/hi), log10(onset/lo)] and an
+    undefined onset the range (-inf, inf): the interval's lower end is the ``alpha/2`` quantile
+    of the ranges' lower ends, its upper end the upper quantile of their upper ends, so it
+    covers every value the censoring allows.
+    """
+    p = as_grid(P, "P")
+    order = np.argsort(p)
+    p = p[order]
+    tm, tg, dl = (
+        per_p(a, n, p.size)[order]
+        for a, n in ((mem_times, "mem_times"), (gen_times, "gen_times"), (delays, "delays"))
     )
+    cm = np.asarray(mem_censored, dtype=bool).reshape(tm.shape)[order]
+    cg = np.asarray(gen_censored, dtype=bool).reshape(tg.shape)[order]
+    (im, it), w, exact = _plan(tm.shape[1], tg.shape[1], rng, n_resamples, max_exact)
+    ident_m, ident_t = np.arange(tm.shape[1])[None], np.arange(tg.shape[1])[None]
+    im, it = np.vstack([ident_m, im]), np.vstack([ident_t, it])
+    mv, ml = km_rows(tm[:, im].transpose(1, 0, 2), cm[:, im].transpose(1, 0, 2))
+    gv, gl = km_rows(tg[:, it].transpose(1, 0, 2), cg[:, it].transpose(1, 0, 2))
+    px, lo, hi = rule_crossing_rows(p, mv, ml, gv, gl)
+    onset = onset_rows(p, dl[:, it].transpose(1, 0, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_low = np.where(np.isnan(onset), -np.inf, np.log10(onset / hi))
+        r_high = np.where(np.isnan(onset), np.inf, np.log10(onset / lo))
+        lx_low, lx_high = np.log10(lo), np.log10(hi)
+    alpha = 1 - confidence
+    b = slice(1, None)
+    interval = (
+        float(weighted_quantile(r_low[b], w, alpha / 2)),
+        float(weighted_quantile(r_high[b], w, 1 - alpha / 2)),
+    )
+    px_interval = (
+        float(weighted_quantile(lx_low[b], w, alpha / 2)),
+        float(weighted_quantile(lx_high[b], w, 1 - alpha / 2)),
+    )
+    o0 = None if np.isnan(onset[0]) else float(onset[0])
+    p0 = None if np.isnan(px[0]) else float(px[0])
+    ratio = math.log10(o0 / p0) if o0 is not None and p0 is not None else None
+    open_share = float(w @ (r_low[b] != r_high[b]))
+    method = f"exact bootstrap ({w.size} resamples)" if exact else f"bootstrap ({w.size} draws)"
+    return OnsetRatio(
+        o0,
+        p0,
+        (float(lo[0]), float(hi[0])),
+        ratio,
+        interval,
+        px_interval,
+        confidence,
+        method,
+        open_share,
+    )
+
+
+def _plan(n_mem: int, n_task: int, rng, n_resamples: int, max_exact: int):
+    return resample_plan([n_mem, n_task], rng=rng, n_resamples=n_resamples, max_exact=max_exact)

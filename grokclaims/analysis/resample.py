@@ -1,7 +1,7 @@
 """Resampling, in one place: every bootstrap and permutation of the analysis, and the
 percentile interval.
 
-The measurements (``crossing``, ``capacity``, ``speed``) and the tests (``ranks``,
+The measurements (``capacity``, ``speed``) and the tests (``ranks``,
 ``agreement``, ``regression``) compute points; the functions here draw the resamples, call
 those point functions on each and summarise the samples. Every randomised procedure takes an
 explicit ``numpy.random.Generator``: same inputs and same generator state, same numbers. Two
@@ -24,14 +24,6 @@ import numpy as np
 from scipy import stats
 
 from grokclaims.analysis.capacity import capacity_points, weighted_ols
-from grokclaims.analysis.crossing import (
-    empirical_onset,
-    log_onset,
-    log_seed_means,
-    onset_log_ratio,
-    onset_times,
-    predicted_onset,
-)
 from grokclaims.analysis.statistic import Estimate
 
 # Permutation resamples: p resolved to 1e-4, and exact enumeration up to n = 7 (7! = 5040).
@@ -121,57 +113,7 @@ def seed_bootstrap_interval(
     return percentile_interval(bootstrap(statistic, n_seeds, rng=rng, n_boot=n_boot), percentiles)
 
 
-# --------------------------------------------------------------------------- Song & Ye
-
-
-def predicted_onset_interval(
-    P,
-    t_mem_seeds,
-    t_gen_seeds,
-    *,
-    rng: np.random.Generator,
-    n_boot: int = N_BOOT,
-    confidence: float = CONFIDENCE,
-    not_reached: float | None = None,
-) -> BootstrapInterval:
-    """Bootstrap interval of P× (``crossing.predicted_onset``, same arguments).
-
-    Resamples the seed columns of each array with replacement, independently (T_mem and T_gen
-    come from different runs, so their seeds are not paired), recomputes P× and takes
-    percentiles of the samples that had one; ``fraction`` says how many did, and a low fraction
-    means the interval understates the uncertainty.
-    """
-    p, tm, tg = onset_times(P, t_mem_seeds, t_gen_seeds, not_reached)
-    im, ig = resample_indices(rng, n_boot, tm.shape[1], tg.shape[1])
-    bm, bg = log_seed_means(tm[:, im]).T, log_seed_means(tg[:, ig]).T
-    logp = np.log(p)
-    boot = np.array([log_onset(logp, bm[k], bg[k]) for k in range(n_boot)])
-    return summarise(boot, tail_percentiles(confidence), "seeds", math.exp)
-
-
-def onset_ratio_interval(
-    P,
-    delay,
-    t_mem,
-    t_gen,
-    not_reached: float,
-    *,
-    rng: np.random.Generator,
-    n_boot: int = 1000,
-    confidence: float = CONFIDENCE,
-) -> BootstrapInterval:
-    """Bootstrap interval of log10(empirical onset / P×): task seeds are resampled together
-    (the onset's delays and T_gen come from the same runs), memory seeds independently."""
-    n = delay.shape[1]
-
-    def ratio(ti, mi) -> float:
-        onset = empirical_onset(P, delay[:, ti])
-        cross = predicted_onset(P, t_mem[:, mi], t_gen[:, ti], not_reached=not_reached)
-        r = onset_log_ratio(onset, cross.p_cross)
-        return math.nan if r is None else r
-
-    samples = bootstrap(ratio, n, n, rng=rng, n_boot=n_boot)
-    return summarise(samples, tail_percentiles(confidence), "seeds")
+# --------------------------------------------------------------------------- capacity
 
 
 def capacity_interval(
