@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from grokclaims.fill.executors import Executor, Outcome
 from grokclaims.fill.ledger import Ledger
 from grokclaims.fill.plan import Job, plan_jobs
+from grokclaims.provenance import git_commit, host
 from grokclaims.spec.run import RunSpec
 from grokclaims.store.progress import duration
 from grokclaims.store.registry import Registry
@@ -102,6 +103,7 @@ def fill(
     log = log if log is not None else logging.getLogger("grokclaims")
     t0 = time.monotonic()
     ledger = Ledger(registry)
+    ledger.driver = {"executor": executor.name, "driver_host": host(), "git_commit": git_commit()}
     report = FillReport(wanted=len({s.run_id for s in specs}))
     report.taken_over = ledger.take_over_dead_holders()
     if report.taken_over:
@@ -181,11 +183,21 @@ def _finish(job: Job, outcome: Outcome, ledger, report, progress, log) -> None:
         progress.add(0, 0.0, failed=len(job.ids))
         log.warning("[fill] %s failed: %r", job.label, outcome)
         return
-    kept = ledger.complete(job.specs, outcome["results"], outcome["provenance"])
+    provenance = [_with_driver(p, ledger.driver) for p in outcome["provenance"]]
+    kept = ledger.complete(job.specs, outcome["results"], provenance)
     report.trained += len(job.ids) - len(kept)
     report.by_others += len(kept)
     progress.add(len(job.ids), job.cost)
     log.info("[fill] stored %s (%s)", job.label, duration(outcome["wall"]))
+
+
+def _with_driver(prov: dict, driver: dict) -> dict:
+    """The worker's provenance (its host, device, pid, versions) and the driver's: which
+    executor, from where, and the commit (a worker running shipped code has no git)."""
+    out = {**prov, "executor": driver["executor"], "driver_host": driver["driver_host"]}
+    if out.get("git_commit") is None:
+        out["git_commit"] = driver["git_commit"]
+    return out
 
 
 def _recheck(deferred, ledger, queue, report, progress, executor, max_members) -> None:

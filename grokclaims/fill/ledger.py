@@ -40,6 +40,7 @@ class Ledger:
         # A run's state when the fill first saw it: a run that fails elsewhere *during* the
         # fill is reported, not retried in a loop (the registry's rule).
         self.first_seen: dict[str, Any] = {}
+        self.driver: dict[str, Any] = {}  # the driver's provenance fields (driver.fill)
 
     def take_over_dead_holders(self) -> int:
         """Make runs held by dead processes of this host stale, so that :meth:`claim` takes
