@@ -10,15 +10,25 @@ shared with tests/test_fill_ray.py.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
+from toyclaims import PLANNED, planned_specs
 
-from toyclaims import PLANNED
+from grokclaims.fill.driver import Progress, fill
+from grokclaims.fill.plan import Job, plan_jobs
+from grokclaims.fill.task import train_job
+from grokclaims.setups.sources import ChopraSetup
+from grokclaims.spec.run import ensemble_key
+from grokclaims.store.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,20 +160,6 @@ def assert_same_runs(a: dict[str, dict], b: dict[str, dict]) -> None:
 
 
 # -- the plan --------------------------------------------------------------------------------
-
-import logging  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-
-import pytest  # noqa: E402
-
-from grokclaims.fill.driver import Progress, fill  # noqa: E402
-from grokclaims.fill.plan import Job, plan_jobs  # noqa: E402
-from grokclaims.fill.task import train_job  # noqa: E402
-from grokclaims.setups.sources import ChopraSetup  # noqa: E402
-from grokclaims.spec.run import ensemble_key  # noqa: E402
-from grokclaims.store.registry import Registry  # noqa: E402
-from toyclaims import planned_specs  # noqa: E402
 
 TINY = ChopraSetup(p=5, width=8, max_epochs=20, eval_every=10)
 

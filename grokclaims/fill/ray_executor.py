@@ -38,6 +38,11 @@ def _ray():
     return ray
 
 
+def _loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
 class RayExecutor:
     name = "ray"
 
@@ -52,6 +57,11 @@ class RayExecutor:
         ship_code: bool = True,
         in_flight: int | None = None,
     ):
+        if address is None or _loopback(address):
+            # Before Ray is imported (it reads the switch then): a one-machine cluster stays
+            # on the loopback interface, and "127.0.0.1:PORT" is not rewritten to the node's
+            # outward address, where such a cluster does not listen.
+            os.environ.setdefault(LOOPBACK_ENV, "0")
         ray = _ray()
         import grokclaims
 
@@ -60,8 +70,7 @@ class RayExecutor:
             runtime_env["py_modules"] = [str(Path(grokclaims.__file__).parent)]
             runtime_env["excludes"] = ["__pycache__", "*.pyc"]
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        if address is None:  # a private one-machine cluster, on loopback only
-            os.environ.setdefault(LOOPBACK_ENV, "0")
+        if address is None:  # a private one-machine cluster
             ray.init(
                 num_cpus=num_cpus,
                 include_dashboard=False,
