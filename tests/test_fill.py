@@ -32,8 +32,8 @@ from grokclaims.store.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Longer tiny runs (a few seconds each, early stopping off): in flight long enough to kill a
-# worker or the driver in the middle. Six shapes (widths 8-13): six ensembles of two seeds.
+# Longer tiny runs (seconds each, early stopping off): in flight long enough to kill a
+# worker or the driver in the middle. One ensemble of two seeds per width.
 SLOW = """
 import pytest
 
@@ -58,7 +58,7 @@ def claims_dir(tmp: Path, name: str = "claims", text: str = PLANNED) -> Path:
     return d
 
 
-def slow_claims(tmp: Path, *, widths=(8,), epochs=12000) -> Path:
+def slow_claims(tmp: Path, *, widths=(8,), epochs=6000) -> Path:
     text = SLOW.format(epochs=epochs, every=epochs // 6, widths=tuple(widths))
     return claims_dir(tmp, "slow", text)
 
