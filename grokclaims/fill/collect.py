@@ -85,6 +85,8 @@ def collect(
         args += ["-qq", "--no-header", "--disable-warnings"]
     reader = _PlanReader()
     code = pytest.main(args, plugins=[reader])
+    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C while planning: no partial fill
+        raise KeyboardInterrupt("interrupted while planning")
     out = Collected(tests=reader.tests, errors=reader.errors, exit_code=int(code))
     for run_id, canonical in reader.canonical.items():
         spec = RunSpec.from_canonical(canonical)

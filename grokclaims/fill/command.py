@@ -70,6 +70,14 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("grokclaims fill: interrupted; unfinished runs released", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     from grokclaims.setups.scales import SCALES
     from grokclaims.store.format import resolve_store
 
@@ -108,7 +116,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{job.label}: est. {job.cost / 60:.1f} min at full budget")
             return 0
         _interrupt_on_sigterm()
-        executor = _executor(args)
+        try:
+            executor = _executor(args)
+        except (RuntimeError, ConnectionError) as exc:  # no Ray, no cluster at that address
+            print(f"grokclaims fill: error: {exc}", file=sys.stderr)
+            return 2
         report = fill(
             collected.specs,
             registry,
@@ -117,9 +129,6 @@ def run(args: argparse.Namespace) -> int:
             log=log,
             progress_every=args.progress_every,
         )
-    except KeyboardInterrupt:
-        print("grokclaims fill: interrupted; unfinished runs released", file=sys.stderr)
-        return 130
     finally:
         registry.close()
         if executor is not None:
