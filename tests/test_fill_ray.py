@@ -38,6 +38,10 @@ from grokclaims.fill.ray_executor import LOOPBACK_ENV  # noqa: E402
 
 HEAD_START_SECONDS = 60
 
+# One worker runs them all under xdist (the plugin makes --dist loadgroup the default): one
+# Ray head, not one per worker.
+pytestmark = pytest.mark.xdist_group("ray")
+
 
 def _free_port() -> int:
     with socket.socket() as s:
