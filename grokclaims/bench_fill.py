@@ -10,7 +10,11 @@ them claim by claim, on the same machine, in one run.
 
 It prints both wall times, their ratio, the ensembles each side trained, the load average
 before and after, and checks that both stores hold the same runs with bit-identical traces.
-``--seeds K`` runs a reduced version (the scale's claims with K seeds).
+``--seeds K`` runs a reduced version (the scale's claims with K seeds). ``--count`` trains
+nothing: it plans the claims (any scale, ``--scale paper`` too) and counts the ensembles each
+way would train: claim by claim (one process, claims in order, each training its runs not yet
+stored, grouped by shape, at most 256 members: the registry's grouping; xdist splits finer) and
+across claims (``grokclaims fill``'s plan).
 
 This is a benchmark, not a test: timings vary with the machine and its load.
 """
@@ -75,13 +79,54 @@ def _same_traces(a: Path, b: Path) -> tuple[int, int]:
     return len(both), differ
 
 
+def count(claims: list[str], scale: str, seeds: int | None, members: int) -> None:
+    """Ensembles and members per ensemble, claim by claim and across claims (no training)."""
+    import math
+
+    from grokclaims.fill.collect import collect
+    from grokclaims.fill.plan import plan_jobs
+    from grokclaims.spec.run import ensemble_key
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-fill-count-"))
+    got = collect(claims, scale=scale, store=tmp / "empty.sqlite", seeds=seeds)
+    specs = {s.run_id: s for s in got.specs}
+    stored: set[str] = set()
+    per_claim = []
+    for ids in got.by_test.values():
+        groups: dict[tuple, int] = {}
+        for rid in dict.fromkeys(ids):
+            if rid not in stored:
+                key = ensemble_key(specs[rid])
+                groups[key] = groups.get(key, 0) + 1
+                stored.add(rid)
+        per_claim += [
+            n / math.ceil(n / 256) for n in groups.values() for _ in range(math.ceil(n / 256))
+        ]
+    across = plan_jobs(got.specs, max_members=members, slots=1, cost=lambda s: 1.0)
+    n = len(got.specs)
+    print(f"{' '.join(claims)} at {scale} scale: {got.tests} claim tests, {n} distinct runs")
+    print(
+        f"claim by claim: {len(per_claim)} ensembles, {n / max(1, len(per_claim)):.1f} members each"
+    )
+    largest = max((len(j.specs) for j in across), default=0)
+    print(
+        f"across claims (max {members}): {len(across)} ensembles, "
+        f"{n / max(1, len(across)):.1f} members each, largest {largest}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("claims", nargs="*", default=["claims/test_song_ye.py"])
     parser.add_argument("--scale", default="smoke")
     parser.add_argument("--seeds", type=int, default=None, help="a reduced run: K seeds")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--count", action="store_true", help="count ensembles, train nothing")
+    parser.add_argument("--max-members", type=int, default=256, help="with --count")
     args = parser.parse_args(argv)
+    if args.count:
+        count(args.claims, args.scale, args.seeds, args.max_members)
+        return 0
     cwd = Path.cwd()
     tmp = Path(tempfile.mkdtemp(prefix="bench-fill-"))
     load0 = os.getloadavg()

@@ -24,6 +24,7 @@ from grokclaims.spec.run import RunSpec
 class Collected:
     specs: list[RunSpec] = field(default_factory=list)  # distinct, in the order claims ask
     tests: int = 0  # claim tests that planned runs
+    by_test: dict[str, list[str]] = field(default_factory=dict)  # test -> its run ids, in order
     errors: list[str] = field(default_factory=list)  # tests or files that could not plan
     exit_code: int = 0
 
@@ -33,6 +34,7 @@ class _PlanReader:
 
     def __init__(self) -> None:
         self.canonical: dict[str, dict] = {}
+        self.by_test: dict[str, list[str]] = {}
         self.tests = 0
         self.errors: list[str] = []
 
@@ -41,6 +43,8 @@ class _PlanReader:
         if report.when == "call" and payloads:
             planned = payloads[0].get("planned") or []
             self.tests += bool(planned)
+            if planned:
+                self.by_test[report.nodeid] = [p["run_id"] for p in planned]
             for p in planned:
                 self.canonical.setdefault(p["run_id"], p["spec"])
             if not planned and report.failed and payloads[0].get("result") is None:
@@ -87,7 +91,9 @@ def collect(
     code = pytest.main(args, plugins=[reader])
     if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C while planning: no partial fill
         raise KeyboardInterrupt("interrupted while planning")
-    out = Collected(tests=reader.tests, errors=reader.errors, exit_code=int(code))
+    out = Collected(
+        tests=reader.tests, by_test=reader.by_test, errors=reader.errors, exit_code=int(code)
+    )
     for run_id, canonical in reader.canonical.items():
         spec = RunSpec.from_canonical(canonical)
         if spec.run_id != run_id:
