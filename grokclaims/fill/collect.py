@@ -37,6 +37,12 @@ class _PlanReader:
         self.by_test: dict[str, list[str]] = {}
         self.tests = 0
         self.errors: list[str] = []
+        self.interrupted = False
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        # pytest ends a session with collection errors by a KeyboardInterrupt subclass too
+        # (exit status 2 either way): only a real Ctrl-C counts.
+        self.interrupted = not isinstance(excinfo.value, pytest.Session.Interrupted)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payloads = [json.loads(v) for k, v in report.user_properties if k == PAYLOAD_KEY]
@@ -89,7 +95,7 @@ def collect(
         args += ["-qq", "--no-header", "--disable-warnings"]
     reader = _PlanReader()
     code = pytest.main(args, plugins=[reader])
-    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C while planning: no partial fill
+    if reader.interrupted:  # Ctrl-C while planning: no partial fill
         raise KeyboardInterrupt("interrupted while planning")
     out = Collected(
         tests=reader.tests, by_test=reader.by_test, errors=reader.errors, exit_code=int(code)
