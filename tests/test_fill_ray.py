@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -88,6 +89,7 @@ def head():
         yield {"address": f"127.0.0.1:{port}", "sid": proc.pid}
     finally:
         _stop(proc)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _stop(proc: subprocess.Popen) -> None:
