@@ -6,6 +6,7 @@
     grokclaims runs show RUN_ID             # a unique prefix is enough
     grokclaims runs export OUT.csv|OUT.parquet [the list filters]
     grokclaims runs delete (--failed | --stale [--stale-after S] | --id RUN_ID [--id ...])
+    grokclaims fill --scale NAME [PATHS] [-k EXPR] [--executor local|ray] ...  (grokclaims.fill)
 
 ``python -m grokclaims runs ...`` is the same. The store is found as pytest finds it:
 ``--store`` > ``$GROKCLAIMS_STORE`` > ``.grokclaims/runs.sqlite`` at the git top level of the
@@ -72,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grokclaims", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    from grokclaims.fill.command import add_parser as add_fill_parser
+
+    add_fill_parser(commands)  # `grokclaims fill`: its options and action live in grokclaims.fill
     runs = commands.add_parser("runs", help="list, show, export or delete stored runs")
     runs.add_argument(
         "--store",
