@@ -145,9 +145,7 @@ def ch2(ratios: Sequence[float | None], peak_precedes: Sequence[bool | None]) ->
     >= 80 % of seeds: a share decided by its one-sided 95 % Clopper–Pearson bounds. Seeds that
     never grok (ratio None) have no grok epoch and are left out. Support needs >= 14 seeds all
     agreeing (13 of 13 give a lower bound 0.794)."""
-    ok = [
-        bool(p and r < NORM_DROP) for r, p in zip(ratios, peak_precedes) if r is not None
-    ]
+    ok = [bool(p and r < NORM_DROP) for r, p in zip(ratios, peak_precedes) if r is not None]
     return decide_share(
         "share of grokked seeds with peak before grok and norm < 0.9 x peak",
         sum(ok),
@@ -210,9 +208,7 @@ def no_grok_then_faster(
 
 def ch3(grok_epochs, budget, **kw) -> ClaimResult:
     """CH3: ``no_grok_then_faster`` over weight decays (none groks at wd <= 0.1; >= 3x)."""
-    return no_grok_then_faster(
-        grok_epochs, budget, claim="CH3", short="wd", no_grok_upto=0.1, **kw
-    )
+    return no_grok_then_faster(grok_epochs, budget, claim="CH3", short="wd", no_grok_upto=0.1, **kw)
 
 
 def ch6(grok_epochs, budget, **kw) -> ClaimResult:
@@ -336,5 +332,3 @@ def share_agreeing_needs(level: float, alpha: float = 0.05) -> int:
     """The fewest seeds, all agreeing, whose one-sided Clopper–Pearson lower bound exceeds
     ``level`` (k = n gives the bound alpha ** (1 / n)): 14 for 0.8."""
     return math.floor(math.log(alpha) / math.log(level)) + 1
-
-
