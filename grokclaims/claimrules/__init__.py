@@ -8,7 +8,7 @@ and data where it holds. Imports ``grokclaims.analysis`` and ``grokclaims.verdic
 
 from __future__ import annotations
 
-from grokclaims.claimrules import chopra_sim
+from grokclaims.claimrules import chopra_sim, tutorial
 from grokclaims.claimrules.errors import ClaimRule
 
-RULES: dict[str, ClaimRule] = {**chopra_sim.RULES}
+RULES: dict[str, ClaimRule] = {**chopra_sim.RULES, **tutorial.RULES}
