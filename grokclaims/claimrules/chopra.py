@@ -30,7 +30,7 @@ EVAL_EVERY = 50  # the source logs metrics every 50 epochs: milestones are on th
 SEED_SPREAD = 0.16  # log-sd of grok epochs over seeds, pooled over the smoke groups
 OVERFIT_SPREAD = 0.10  # log-sd of overfit epochs over seeds at smoke (650-800 at width 32)
 BUDGET = 5000  # the source's budget ("none by 5,000")
-SIM_RESAMPLES = 499  # bootstrap / permutation resamples in the simulations (speed; p to 0.002)
+SIM_RESAMPLES = 199  # bootstrap / permutation resamples in the simulations (speed; p to 0.005)
 
 FACTOR = 2  # CH1: medians within a factor 2 of the source's
 CHANCE_BAR = 0.10  # CH1: test accuracy at the overfit epoch < 10 %

@@ -38,7 +38,7 @@ TOP_K = 5  # BR4: the top 5 Fourier frequencies
 GAIN = 0.25  # BR4: >= 0.25 above the share at initialisation
 GEN = 0.9  # BR5: test > 90 % is generalising (the tutorial's threshold)
 SRC_WD_ACC = {0.01: 0.131, 0.1: 0.141, 1.0: 0.480, 2.0: 1.000}
-SIM_RESAMPLES = 499  # resamples in the simulations (the claim tests use the full default)
+SIM_RESAMPLES = 199  # resamples in the simulations (the claim tests use the full default)
 NEEDS = 14  # seeds, all agreeing, for a one-sided 95 % lower bound above 0.8
 
 
