@@ -129,6 +129,7 @@ def _sweep_figure(
     *,
     xlabel: str,
     source: dict,
+    swept: str,
     **axis,
 ) -> None:
     """A sweep's figure: grok and overfit epochs per seed against the swept value, with the
@@ -145,11 +146,25 @@ def _sweep_figure(
             second_medians=[_km(overfit[v], budget) for v in values],
             second_label="overfit epoch",
             source=source if ch.source_numbers else None,
-            title=f"{title}, p = {ch.setup.p}",
+            title=f"{title}\n{_setup_title(ch.setup, swept)}",
             **axis,
         ),
         "sweep",
     )
+
+
+def _setup_title(setup, swept: str = "") -> str:
+    """The setup in a figure's title: (a op b) mod p, width, alpha and weight decay (the swept
+    one left out)."""
+    items = {
+        "op": f"(a {setup.op} b) mod {setup.p}",
+        "width": f"width {setup.width}",
+        "alpha": f"alpha {setup.alpha}",
+        "weight_decay": f"wd {setup.weight_decay}",
+    }
+    if swept == "op":
+        items["op"] = f"mod {setup.p}"
+    return ", ".join(v for k, v in items.items() if k != swept or k == "op")
 
 
 def _budget(runs) -> int:
@@ -223,6 +238,7 @@ def _no_grok_then_faster(
         budget,
         xlabel=xlabel,
         source=source,
+        swept=field,
         categorical=True,
     )
     grok.record_parts(parts)
@@ -300,9 +316,7 @@ def test_ch1_baseline_groks(grok):
             labels,
             overfit,
             groked,
-            title=f"CH1 baseline: p = {ch.setup.p}, width "
-            f"{ch.setup.width}, alpha {ch.setup.alpha}, "
-            f"wd {ch.setup.weight_decay}",
+            title=f"CH1 baseline: {_setup_title(ch.setup)}",
         ),
         "curves",
     )
@@ -360,7 +374,7 @@ def test_ch2_weight_norm_decays(grok):
             norm_peaks,
             groked,
             at_grok,
-            title=f"CH2: weight norm, p = {ch.setup.p}",
+            title=f"CH2: weight norm, {_setup_title(ch.setup)}",
         ),
         "norm",
     )
@@ -501,6 +515,7 @@ def test_ch4_width_sweep(grok, over):
         overfit,
         budget,
         xlabel="hidden width",
+        swept="width",
         source=SRC_WIDTH_GROK,
         log_x=True,
     )
@@ -558,7 +573,9 @@ def test_ch5_operation_sweep(grok, over):
         budget,
         xlabel="operation",
         source=SRC_OP,
+        swept="op",
         categorical=True,
+        ordered=False,
     )
     grok.record_parts(parts_of(result))
     grok.record_error_rates(RULES["CH5"])
