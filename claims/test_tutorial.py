@@ -66,6 +66,12 @@ def _labels(seeds) -> list[str]:
     return [f"seed {s}" for s in seeds]
 
 
+def _setup_title(br) -> str:
+    """The setup in a figure's title: (a op b) mod p, d_model, alpha."""
+    s = br.setup
+    return f"(a {s.op} b) mod {s.p}, d_model {s.dim}, alpha {s.alpha}"
+
+
 def _baseline(grok):
     return [grok.scale.br.setup.spec(seed) for seed in grok.seeds]
 
@@ -171,7 +177,7 @@ def test_br5_needs_weight_decay(grok):
             [None if m is None else m.generalised_epoch for m in map(_milestones, base + nowd)],
             memorised_label="memorisation step",
             generalised_label="grokking step",
-            title=f"BR5: weight decay {br.setup.weight_decay} against 0, p = {br.setup.p}",
+            title=f"BR5: weight decay {br.setup.weight_decay} against 0, {_setup_title(br)}",
         ),
         "curves",
     )
@@ -378,7 +384,8 @@ def test_br3_sharp_transition(grok):
             labels,
             [rate_of_change(r.trace.eval_epoch, r.trace.val_acc) for r in runs],
             windows,
-            title=f"BR3: test accuracy and its derivative, p = {br.setup.p} (shaded: 10 % → 90 %)",
+            title=f"BR3: test accuracy and its derivative (shaded: 10 % → 90 %)\n"
+            f"{_setup_title(br)}, wd {br.setup.weight_decay}",
         ),
         "derivative",
     )

@@ -80,6 +80,9 @@ def training_curves(
         title="loss (dashed: train, solid: test)",
     )
     ax_norm.set(xlabel="epoch", ylabel="global L2 norm", title="weight norm")
+    # the reference lines in the legend too (grey proxies: each seed's lines take its colour)
+    ax_acc.plot([], [], color="grey", ls="--", lw=0.8, label=f"{memorised_label} epoch")
+    ax_acc.plot([], [], color="grey", ls=":", lw=1.2, label=f"{generalised_label} epoch")
     ax_acc.legend(fontsize=7, loc="center right")
     fig.text(
         0.5,
@@ -279,7 +282,9 @@ def values_at_budget(
             zorder=4,
         )
     if threshold is not None:
-        ax.axhline(threshold, color="k", ls="--", lw=0.8, alpha=0.5)
+        ax.axhline(
+            threshold, color="k", ls="--", lw=0.8, alpha=0.5, label=f"the claim's {threshold:.0%}"
+        )
     ax.set_xticks(xs, [f"{v:g}" for v in values])
     ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(-0.02, 1.05), title=title)
     ax.legend(fontsize=7)
