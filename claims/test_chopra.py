@@ -111,7 +111,7 @@ def _one_value(grok, field: str, value, where: str, *, groks: bool, source: dict
     result = rules.every_seed(epochs, groks=groks, where=where)
     _record_source(
         grok,
-        f"Kaplan–Meier median grok epoch {where}",
+        f"median grok epoch {where} (Kaplan–Meier)",
         _km(epochs, _budget(runs)),
         source.get(value, _ABSENT),
     )
@@ -225,7 +225,7 @@ def _no_grok_then_faster(
     for v in values:
         _record_source(
             grok,
-            f"Kaplan–Meier median grok epoch, {short} {v}",
+            f"median grok epoch, {short} {v} (Kaplan–Meier)",
             _km(groked[v], budget),
             source.get(v, _ABSENT),
         )
@@ -288,12 +288,12 @@ def test_ch1_baseline_groks(grok):
     med_overfit, med_grok = _km(overfit, budget), _km(groked, budget)
     _record_source(
         grok,
-        "Kaplan–Meier median overfit epoch",
+        "median overfit epoch (Kaplan–Meier)",
         med_overfit,
         SRC_BASELINE["overfit"],
         note=RESOLUTION,
     )
-    _record_source(grok, "Kaplan–Meier median grok epoch", med_grok, SRC_BASELINE["grok"])
+    _record_source(grok, "median grok epoch (Kaplan–Meier)", med_grok, SRC_BASELINE["grok"])
     _record_source(
         grok, "median delay (grokked seeds)", median_of_observed(delays), SRC_BASELINE["delay"]
     )
@@ -322,7 +322,7 @@ def test_ch1_baseline_groks(grok):
     )
     grok.record_parts(parts_of(result))
     grok.record_error_rates(RULES["CH1"])
-    grok.conclude(with_headline(result, "Kaplan–Meier median grok epoch", med_grok))
+    grok.conclude(with_headline(result, "median grok epoch (Kaplan–Meier)", med_grok))
 
 
 # --------------------------------------------------------------------------- CH2
@@ -411,7 +411,7 @@ def test_ch3_weight_decay_value(grok, wd):
         grok, "weight_decay", wd, f"at wd {wd}", groks=wd > NO_GROK_WD, source=SRC_WD
     )
     grok.record(
-        f"Kaplan–Meier median overfit epoch at wd {wd}",
+        f"median overfit epoch at wd {wd} (Kaplan–Meier)",
         _km(_epochs(runs, "memorised_epoch"), _budget(runs)),
         unit="epochs",
     )
@@ -457,7 +457,7 @@ def test_ch4_width_value(grok, width):
     )
     _record_source(
         grok,
-        f"Kaplan–Meier median overfit epoch at width {width}",
+        f"median overfit epoch at width {width} (Kaplan–Meier)",
         _km(_epochs(runs, "memorised_epoch"), _budget(runs)),
         SRC_WIDTH_OVERFIT.get(width, _ABSENT),
     )
@@ -497,13 +497,13 @@ def test_ch4_width_sweep(grok, over):
     for w in widths:
         _record_source(
             grok,
-            f"Kaplan–Meier median overfit epoch, width {w}",
+            f"median overfit epoch, width {w} (Kaplan–Meier)",
             _km(overfit[w], budget),
             SRC_WIDTH_OVERFIT.get(w, _ABSENT),
         )
         _record_source(
             grok,
-            f"Kaplan–Meier median grok epoch, width {w}",
+            f"median grok epoch, width {w} (Kaplan–Meier)",
             _km(groked[w], budget),
             SRC_WIDTH_GROK.get(w, _ABSENT),
         )
