@@ -73,7 +73,7 @@ EXPECTED: dict[str, dict[str, Expected]] = {
             "3 seeds and 4 widths (32-256): the delay's rise with width is not significant "
             "(Spearman rho 0.14, one-sided p = 0.34): the grok epoch scatters by +-400 epochs "
             "per seed (log-sd 0.16) while the overfit epoch falls only 650 -> 150; every other "
-            "part is supported; the rule's simulated power at 3 seeds is 74 % even at the "
+            "part is supported; the rule's simulated power at 3 seeds is 73 % even at the "
             "source's larger effect (overfit 1,150 -> 150 over 5 widths)",
         ),
         "CH5[sweep]": Expected(
