@@ -192,9 +192,7 @@ SMOKE = Scale(
     ch=ChopraScale(setup=ChopraSetup(p=31, alpha=0.9, max_epochs=4_000), widths=(32, 64, 128, 256)),
     # BR: p = 31 does not grok by 600 epochs; p = 47, d_model 64 groks at ~350 epochs with
     # weight decay 2 (not by 500 with 1), so the smoke baseline's weight decay is 2.
-    br=TutorialScale(
-        setup=TutorialSetup(p=47, dim=64, ff=256, weight_decay=2.0, max_epochs=500)
-    ),
+    br=TutorialScale(setup=TutorialSetup(p=47, dim=64, ff=256, weight_decay=2.0, max_epochs=500)),
 )
 
 SCALES: dict[str, Scale] = {s.name: s for s in (SMOKE, NIGHTLY, PAPER)}
