@@ -112,7 +112,9 @@ EXPECTED: dict[str, dict[str, Expected]] = {
         "BR1[sweep]": Expected(
             Verdict.INCONCLUSIVE,
             "the wd 2 part is inconclusive as BR1[wd=2.0] (3 seeds cannot support a share "
-            ">= 80 %; the rule's simulated power is 0 % below 14 seeds)",
+            ">= 80 %; the rule's simulated power is 0 % below 14 seeds); the rise with weight "
+            "decay is supported (Spearman 0.91, p = 0.0001; medians at 500 epochs 0.11, 0.15, "
+            "0.43, 0.999 for wd 0.01, 0.1, 1, 2)",
         ),
         "BR2": Expected(
             Verdict.REFUTED,
