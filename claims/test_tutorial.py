@@ -6,7 +6,10 @@ may shrink it
 (smoke: p = 47, d_model 64, weight decay 2; see ``docs/calibration_ch_br.md``). Milestones are
 the tutorial's: memorisation step = first epoch with train > 99 %, grokking step = first epoch
 with test > 90 % (its code uses strict >). The tutorial's baseline weight decay is 1; the
-scale's setup says which weight decay is "the baseline" here (``scale.br.setup``).
+scale's setup says which weight decay is "the baseline" here (``scale.br.setup``). BR1's budget
+is the tutorial's in optimiser steps (1,500: 150 epochs of 10 steps at p = 97), so an epoch
+budget where p differs (500 epochs at p = 47, 3 steps an epoch). Every decision is its claim's
+rule in ``grokclaims.claimrules.tutorial`` (CLAIMS.md revision 2).
 """
 
 from __future__ import annotations
@@ -17,34 +20,27 @@ import numpy as np
 import pytest
 
 from grokclaims.analysis.censoring import median_of_observed, observed_median
-from grokclaims.analysis.fourier import fourier_concentration, fourier_power_share
+from grokclaims.analysis.fourier import fourier_power_share
 from grokclaims.analysis.milestones import TUTORIAL_TEST_ACC, Milestones, tutorial_milestones
-from grokclaims.analysis.ranks import increasing_trend
-from grokclaims.analysis.traces import best_up_to, rate_of_change, value_at
+from grokclaims.analysis.traces import (
+    best_up_to,
+    first_epoch_reaching,
+    rate_of_change,
+    value_at,
+)
 from grokclaims.analysis.transition import transition
+from grokclaims.claimrules import RULES
+from grokclaims.claimrules import tutorial as rules
 from grokclaims.figures import dynamics
 from grokclaims.plugin import session_scale
-from grokclaims.verdicts import (
-    decide_all,
-    decide_conjunction,
-    decide_fraction,
-    decide_test,
-    with_headline,
-)
+from grokclaims.verdicts import parts_of, with_headline
 
 pytestmark = pytest.mark.xdist_group("br")
 
 SOURCE = "Brenndoerfer, grokking tutorial (004)"
 # The tutorial's test accuracy after 150 epochs at each weight decay.
-SRC_WD_ACC = {0.01: 0.131, 0.1: 0.141, 1.0: 0.480, 2.0: 1.000}
-
-# CLAIMS.md tolerances.
-REACH = 0.95  # BR1: the largest weight decay reaches >= 95 % test at the budget ...
-REACH_SEEDS = 0.8  # BR1: ... in >= 80 % of seeds
-SHARP = 0.25  # BR3: the 10 % -> 90 % rise takes <= 25 % of the delay ...
-SHARP_SEEDS = 0.8  # BR3: ... in >= 80 % of seeds
-FOURIER_AFTER = 0.5  # BR4: top 10 % of frequencies carry >= 50 % of the power after grokking
-FOURIER_INIT = 0.25  # BR4: ... against <= 25 % at initialisation
+SRC_WD_ACC = rules.SRC_WD_ACC
+SETTLED = 20  # BR4: the embedding is read once test >= 99 % has held this many epochs
 
 
 def pytest_generate_tests(metafunc):
@@ -68,6 +64,12 @@ def _milestones(run) -> Milestones | None:
 
 def _labels(seeds) -> list[str]:
     return [f"seed {s}" for s in seeds]
+
+
+def _setup_title(br) -> str:
+    """The setup in a figure's title: (a op b) mod p, d_model, alpha."""
+    s = br.setup
+    return f"(a {s.op} b) mod {s.p}, d_model {s.dim}, alpha {s.alpha}"
 
 
 def _baseline(grok):
@@ -141,28 +143,19 @@ def test_br5_needs_weight_decay(grok):
     else:
         budget = None
         budget_note = "the baseline never grokked, so no budget is defined"
-    flags, best = [], []
+    best, reach = [], []
     for r in nowd:
-        if r.status != "completed" or budget is None:
-            flags.append(None)
-            best.append(None)
-            continue
-        peak = best_up_to(r.trace.eval_epoch, r.trace.val_acc, budget)
-        best.append(peak)
-        flags.append(not peak > TUTORIAL_TEST_ACC)
+        ok = r.status == "completed"
+        tr = r.trace
+        reach.append(
+            first_epoch_reaching(tr.eval_epoch, tr.val_acc, TUTORIAL_TEST_ACC, strict=True)
+            if ok
+            else None
+        )
+        best.append(best_up_to(tr.eval_epoch, tr.val_acc, budget) if ok and budget else None)
     mem = [None if m is None else m.memorised_epoch for m in map(_milestones, nowd)]
-    result = decide_all(
-        "share of wd-0 seeds that stay <= 90 % test",
-        flags,
-        tolerance=f"no seed at weight decay 0 reaches test > 90 % within {budget_note}",
-        labels=labels,
-        details={
-            "best_test_within_budget": best,
-            "budget": budget,
-            "baseline_grok": base_grok,
-            "wd0_memorised": mem,
-        },
-    )
+    result = rules.br5(base_grok, reach)
+    result.details.update({"best_test_within_budget": best, "wd0_memorised": mem})
     grok.record("grokking budget", budget, unit="epochs", note=budget_note)
     grok.record(
         "best test accuracy at wd 0 within the budget",
@@ -174,6 +167,7 @@ def test_br5_needs_weight_decay(grok):
         observed_median([r.trace.val_acc[-1] for r in nowd]),
         note=f"after {nowd[0].result.epochs} epochs",
     )
+    grok.record_error_rates(RULES["BR5"])
     grok.figure(
         dynamics.training_curves(
             [r.trace for r in base + nowd],
@@ -183,7 +177,7 @@ def test_br5_needs_weight_decay(grok):
             [None if m is None else m.generalised_epoch for m in map(_milestones, base + nowd)],
             memorised_label="memorisation step",
             generalised_label="grokking step",
-            title=f"BR5: weight decay {br.setup.weight_decay} against 0, p = {br.setup.p}",
+            title=f"BR5: weight decay {br.setup.weight_decay} against 0, {_setup_title(br)}",
         ),
         "curves",
     )
@@ -211,28 +205,19 @@ def test_br1_weight_decay_sweep(grok, over):
     acc = {
         wd: [_acc_at(r, br.budget) for r in runs[i * n : (i + 1) * n]] for i, wd in enumerate(wds)
     }
-    x = [wd for wd in wds for _ in grok.seeds]
-    y = [np.nan if a is None else a for wd in wds for a in acc[wd]]
-    trend = increasing_trend(x, y, rng=np.random.default_rng(0))
-    top = max(wds)
-    ok = [a for a in acc[top] if a is not None]
-    parts = {
-        "test accuracy rises with weight decay": decide_test(
-            f"Spearman rho(wd, test accuracy at epoch {br.budget})",
-            trend,
-            tolerance="Spearman rho > 0, one-sided p < 0.05 (pooled seeds)",
-        ),
-        f"wd {top} reaches >= 95 % in >= 80 % of seeds": decide_fraction(
-            f"share of seeds with test >= 95 % at wd {top}",
-            sum(a >= REACH for a in ok),
-            len(ok),
-            REACH_SEEDS,
-            details={"test_acc": acc[top]},
-        ),
-    }
+    result = rules.br1(acc, source=SRC_WD_ACC if br.source_numbers else None)
+    parts = parts_of(result)
+    trend = parts["test accuracy rises with weight decay"]
+    grok.record(
+        "BR1 budget",
+        br.budget,
+        unit="epochs",
+        note=f"the tutorial's {br.budget_steps:,} optimiser steps at {br.steps_per_epoch} steps "
+        f"an epoch (p = {br.setup.p}, batches of {br.setup.batch_size})",
+    )
     grok.record(
         f"Spearman rho(wd, test accuracy at epoch {br.budget})",
-        trend.statistic,
+        trend.estimate,
         note=f"one-sided p = {trend.p_value:.3g}",
     )
     for wd in wds:
@@ -252,15 +237,15 @@ def test_br1_weight_decay_sweep(grok, over):
             xlabel="weight decay",
             ylabel=f"test accuracy at epoch {br.budget}",
             source=SRC_WD_ACC if br.source_numbers else None,
-            threshold=REACH,
-            title=f"BR1: p = {br.setup.p}, d_model {br.setup.dim}, budget {br.budget} epochs",
+            threshold=rules.REACH,
+            title=f"BR1: (a + b) mod {br.setup.p}, d_model {br.setup.dim}, alpha "
+            f"{br.setup.alpha}; budget {br.budget_steps:,} steps = {br.budget} epochs",
         ),
         "sweep",
     )
     grok.record_parts(parts)
-    grok.conclude(
-        decide_conjunction("BR1", parts, headline="test accuracy rises with weight decay")
-    )
+    grok.record_error_rates(RULES["BR1"])
+    grok.conclude(result)
 
 
 @pytest.mark.claim(
@@ -275,29 +260,9 @@ def test_br1_weight_decay_value(grok, wd):
     br = grok.scale.br
     runs = grok.runs([_wd_spec(br, seed, wd) for seed in grok.seeds])
     acc = [_acc_at(r, br.budget) for r in runs]
-    top = wd == max(br.weight_decays)
-    if top:
-        ok = [a for a in acc if a is not None]
-        result = decide_fraction(
-            f"share of seeds with test >= 95 % at epoch {br.budget}, wd {wd}",
-            sum(a >= REACH for a in ok),
-            len(ok),
-            REACH_SEEDS,
-            tolerance=f"test >= {REACH:.0%} at epoch {br.budget} in >= {REACH_SEEDS:.0%} of "
-            "seeds (the tutorial: 1.000)",
-            details={"test_acc": acc},
-        )
-    else:
-        # The source's contrast: below the largest weight decay the model has not generalised
-        # at the budget (0.131, 0.141, 0.480); its own part of "accuracy rises with wd".
-        result = decide_all(
-            f"share of seeds below 95 % test at epoch {br.budget}, wd {wd}",
-            [None if a is None else a < REACH for a in acc],
-            tolerance=f"test < {REACH:.0%} at epoch {br.budget} in every seed (the tutorial: "
-            f"{SRC_WD_ACC.get(wd, math.nan):.3g})",
-            labels=_labels(grok.seeds),
-            details={"test_acc": acc},
-        )
+    result = rules.br1_value(
+        acc, wd, top=wd == max(br.weight_decays), source=_source_value(grok, wd)
+    )
     grok.record(
         f"median test accuracy at epoch {br.budget}, wd {wd}",
         observed_median(acc),
@@ -327,26 +292,24 @@ def test_br2_memorisation_precedes_generalisation(grok):
     runs = grok.runs(_baseline(grok))
     labels = _labels(grok.seeds)
     ms = [_milestones(r) for r in runs]
-    flags = []
-    for m in ms:
-        if m is None or not m.grokked:
-            flags.append(None)  # never generalised within the budget: no delay to measure
-        elif m.memorised_epoch is None:
-            flags.append(False)  # generalised without memorising first
-        else:
-            flags.append(m.delay > 0)
+    at_mem = [
+        None
+        if m is None or m.memorised_epoch is None
+        else value_at(r.trace.eval_epoch, r.trace.val_acc, m.memorised_epoch)
+        for r, m in zip(runs, ms)
+    ]
     delays = [None if m is None else m.delay for m in ms]
-    result = decide_all(
-        "share of seeds with delay > 0",
-        flags,
-        tolerance="delay = grokking step - memorisation step > 0 in every seed "
-        "(a seed that never groks within the budget is unusable)",
-        labels=labels,
-        details={
-            "memorised": [None if m is None else m.memorised_epoch for m in ms],
-            "generalised": [None if m is None else m.generalised_epoch for m in ms],
-            "budget": br.setup.max_epochs,
-        },
+    result = rules.br2(
+        [None if m is None else m.memorised_epoch for m in ms],
+        [None if m is None else m.generalised_epoch for m in ms],
+        at_mem,
+    )
+    result.details["budget"] = br.setup.max_epochs
+    grok.record(
+        "test accuracy at the memorisation step (median)",
+        observed_median(at_mem),
+        note=f"per seed {[None if a is None else round(a, 3) for a in at_mem]}; the claim "
+        f"needs <= {rules.PLATEAU} in every seed; chance is 1/p = {1 / br.setup.p:.3f}",
     )
     for lab, m in zip(labels, ms):
         if m is not None:
@@ -354,7 +317,8 @@ def test_br2_memorisation_precedes_generalisation(grok):
                 f"delay ({lab})",
                 m.delay,
                 unit="epochs",
-                note=f"memorised {m.memorised_epoch}, grokked {m.generalised_epoch}",
+                note=f"memorised {m.memorised_epoch}, grokked {m.generalised_epoch}; the claim "
+                f"needs >= {rules.LONG} x the memorisation step",
             )
     valid = [d for d in delays if d is not None]
     grok.record(
@@ -371,10 +335,12 @@ def test_br2_memorisation_precedes_generalisation(grok):
             [None if m is None else m.generalised_epoch for m in ms],
             memorised_label="memorisation step",
             generalised_label="grokking step",
-            title=f"BR2: p = {br.setup.p}, d_model {br.setup.dim}, wd {br.setup.weight_decay}",
+            title=f"BR2: (a + b) mod {br.setup.p}, d_model {br.setup.dim}, alpha "
+            f"{br.setup.alpha}, wd {br.setup.weight_decay}",
         ),
         "curves",
     )
+    grok.record_error_rates(RULES["BR2"])
     grok.conclude(result)
 
 
@@ -394,46 +360,36 @@ def test_br3_sharp_transition(grok):
     br = grok.scale.br
     runs = grok.runs(_baseline(grok))
     labels = _labels(grok.seeds)
-    windows, ok, shares = [], [], []
+    windows, rises, delays = [], [], []
     for lab, r in zip(labels, runs):
         m = _milestones(r)
         t = None if m is None else transition(r.trace.eval_epoch, r.trace.val_acc)
         windows.append(None if t is None else (t.start_epoch, t.end_epoch))
-        if m is None or t is None or m.delay is None:
-            grok.record(
-                f"10 % → 90 % rise ({lab})",
-                None,
-                note="undefined: no grokking, or the rise's start was not observed",
-            )
+        rises.append(None if t is None else t.width)
+        delays.append(None if m is None else m.delay)
+        if t is None or m is None or m.delay is None:
+            note = "undefined: no grokking, or the rise's start was not observed"
+            grok.record(f"10 % → 90 % rise ({lab})", None, note=note)
             continue
-        share = t.width / m.delay if m.delay > 0 else math.inf
-        shares.append(share)
-        ok.append(share <= SHARP)
         grok.record(
             f"rise / delay ({lab})",
-            share,
+            t.width / m.delay if m.delay > 0 else math.inf,
             note=f"rise {t.start_epoch} → {t.end_epoch} ({t.width} epochs), delay {m.delay} epochs",
         )
-    result = decide_fraction(
-        "share of seeds whose 10 % → 90 % rise takes <= 25 % of the delay",
-        sum(ok),
-        len(ok),
-        SHARP_SEEDS,
-        tolerance=f"rise (last epoch <= 10 % test to first >= 90 %) <= {SHARP:.0%} of the delay, "
-        f"in >= {SHARP_SEEDS:.0%} of seeds (evaluated every {br.setup.eval_every} "
-        "epoch(s); seeds with no rise are left out)",
-        details={"shares": shares, "windows": windows},
-    )
+    result = rules.br3(rises, delays)
+    result.details["windows"] = windows
     grok.figure(
         dynamics.accuracy_derivative(
             [r.trace for r in runs],
             labels,
             [rate_of_change(r.trace.eval_epoch, r.trace.val_acc) for r in runs],
             windows,
-            title=f"BR3: test accuracy and its derivative, p = {br.setup.p} (shaded: 10 % → 90 %)",
+            title=f"BR3: test accuracy and its derivative (shaded: 10 % → 90 %)\n"
+            f"{_setup_title(br)}, wd {br.setup.weight_decay}",
         ),
         "derivative",
     )
+    grok.record_error_rates(RULES["BR3"])
     grok.conclude(result)
 
 
@@ -454,68 +410,77 @@ def test_br4_fourier_embedding(grok):
     p = br.setup.p
     runs = grok.runs(_baseline(grok))
     labels = _labels(grok.seeds)
-    init, final, after, before, used = [], [], [], [], []
-    for lab, r in zip(labels, runs):
+    init, final, after, null95, before = [], [], [], [], []
+    for seed, lab, r in zip(grok.seeds, labels, runs):
         m = _milestones(r)
         e0, e1 = r.result.extras.get("embedding_init"), r.result.extras.get("embedding_final")
         init.append(e0)
         final.append(e1)
-        if m is None or not m.grokked or e0 is None or e1 is None:
-            grok.record(
-                f"Fourier concentration ({lab})",
-                None,
-                note="unusable: no grokking within the budget or no embedding recorded",
-            )
+        why = _unsettled(r, m, e0, e1)
+        if why:
+            grok.record(f"top-{rules.TOP_K} Fourier share ({lab})", None, note=why)
+            if e0 is not None and e1 is not None:  # reported only: not the claim's reading
+                grok.record(
+                    f"top-{rules.TOP_K} Fourier share at the end of training ({lab})",
+                    rules.fourier_top_share(e1, p),
+                    note="reported, not decided (not a settled reading): permutation null 95th "
+                    f"percentile {rules.fourier_null(e1, p, rng=np.random.default_rng(seed)):.3f}"
+                    f", at initialisation {rules.fourier_top_share(e0, p):.3f}",
+                )
             after.append(None)
+            null95.append(None)
             before.append(None)
             continue
-        c0, c1 = fourier_concentration(e0, p), fourier_concentration(e1, p)
-        before.append(c0)
-        after.append(c1)
-        used.append(lab)
+        a, b = rules.fourier_top_share(e1, p), rules.fourier_top_share(e0, p)
+        n95 = rules.fourier_null(e1, p, rng=np.random.default_rng(seed))
+        after.append(a)
+        null95.append(n95)
+        before.append(b)
         grok.record(
-            f"top-10 % Fourier power share after grokking ({lab})",
-            c1,
-            note=f"at initialisation {c0:.3f}; end of training, epoch {r.result.epochs}",
+            f"top-{rules.TOP_K} Fourier share after grokking ({lab})",
+            a,
+            note=f"permutation null 95th percentile {n95:.3f}; at initialisation {b:.3f}; read "
+            f"at epoch {r.result.epochs}, test >= 99 % for the last {SETTLED} epochs",
         )
-    parts = {
-        "after grokking >= 50 %": decide_all(
-            "share of grokked seeds with top-10 % share >= 50 % after grokking",
-            [None if c is None else c >= FOURIER_AFTER for c in after],
-            tolerance=f">= {FOURIER_AFTER:.0%} of the non-constant power in the top 10 % of "
-            f"frequencies ({max(1, math.floor(0.1 * (p // 2)))} of {p // 2})",
-            labels=labels,
-            details={"shares": after},
-        ),
-        "at initialisation <= 25 %": decide_all(
-            "share of grokked seeds with top-10 % share <= 25 % at initialisation",
-            [None if c is None else c <= FOURIER_INIT for c in before],
-            tolerance=f"<= {FOURIER_INIT:.0%} at initialisation",
-            labels=labels,
-            details={"shares": before},
-        ),
-    }
+    result = rules.br4(after, null95, before)
     grok.figure(
         dynamics.fourier_spectra(
             [None if e is None else fourier_power_share(e, p) for e in init],
             [None if e is None else fourier_power_share(e, p) for e in final],
             labels,
             p,
-            title=f"BR4: Fourier power of the token embedding over Z_{p}",
+            title=f"BR4: Fourier power of the token embedding over Z_{p} ((a + b) mod {p}, "
+            f"d_model {br.setup.dim}, wd {br.setup.weight_decay})",
         ),
         "fourier",
     )
-    grok.record_parts(parts)
-    result = decide_conjunction(
-        "BR4",
-        parts,
-        tolerance="in every grokked seed: >= 50 % after grokking, <= 25 % at initialisation",
-    )
+    grok.record_error_rates(RULES["BR4"])
     shares = [c for c in after if c is not None]
     grok.conclude(
         with_headline(
             result,
-            "median top-10 % Fourier power share after grokking",
+            f"median top-{rules.TOP_K} Fourier share after grokking",
             observed_median(shares),
         )
     )
+
+
+def _unsettled(run, m, e0, e1) -> str:
+    """Why a seed's final embedding is not a reading "once test accuracy has stayed >= 99 % for
+    20 epochs" ('' when it is). The engine keeps the embedding at initialisation and at the
+    run's end only; a run that met its stop rule (train and test >= 99 %) ends 20 epochs
+    later, so its final embedding is that reading when test stayed >= 99 % throughout."""
+    if m is None or not m.grokked:
+        return "no grokking within the budget"
+    if e0 is None or e1 is None:
+        return "no embedding recorded"
+    tr = run.trace
+    last = np.asarray(tr.val_acc)[np.asarray(tr.eval_epoch) >= run.result.epochs - SETTLED]
+    if not run.result.stopped or not (last >= 0.99).all():
+        return (
+            f"unusable: test did not stay >= 99 % over the last {SETTLED} epochs before the "
+            f"end of training (lowest {last.min():.3f}, epochs {run.result.epochs}, stop rule "
+            f"{'met' if run.result.stopped else 'not met'}; the engine records no embedding at "
+            "a settled point)"
+        )
+    return ""

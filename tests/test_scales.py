@@ -82,4 +82,4 @@ def test_a_setup_that_differs_from_the_source_does_not_claim_its_numbers():
     assert not dataclasses.replace(
         nightly.ch, setup=nightly.ch.setup.replace(weight_decay=0.5)
     ).source_numbers
-    assert not dataclasses.replace(nightly.br, budget=100).source_numbers
+    assert not dataclasses.replace(nightly.br, budget_steps=1_000).source_numbers

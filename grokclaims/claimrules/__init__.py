@@ -8,7 +8,7 @@ and data where it holds. Imports ``grokclaims.analysis`` and ``grokclaims.verdic
 
 from __future__ import annotations
 
-from grokclaims.claimrules import chopra, song_ye
+from grokclaims.claimrules import chopra_sim, song_ye, tutorial
 from grokclaims.claimrules.errors import ClaimRule
 
-RULES: dict[str, ClaimRule] = {**chopra.RULES, **song_ye.RULES}
+RULES: dict[str, ClaimRule] = {**chopra_sim.RULES, **song_ye.RULES, **tutorial.RULES}

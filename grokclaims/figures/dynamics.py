@@ -80,6 +80,9 @@ def training_curves(
         title="loss (dashed: train, solid: test)",
     )
     ax_norm.set(xlabel="epoch", ylabel="global L2 norm", title="weight norm")
+    # the reference lines in the legend too (grey proxies: each seed's lines take its colour)
+    ax_acc.plot([], [], color="grey", ls="--", lw=0.8, label=f"{memorised_label} epoch")
+    ax_acc.plot([], [], color="grey", ls=":", lw=1.2, label=f"{generalised_label} epoch")
     ax_acc.legend(fontsize=7, loc="center right")
     fig.text(
         0.5,
@@ -141,13 +144,16 @@ def sweep(
     second_label: str = "",
     log_x: bool = False,
     categorical: bool = False,
+    ordered: bool = True,
     title: str = "",
 ) -> Figure:
     """A sweep: the milestone of each seed (points) and their ``medians`` (line; an infinite
     median, more than half never reached, is not drawn) against the swept value; seeds that
-    never reached it are open markers at ``budget``. ``second`` (with ``second_medians``) draws
-    another milestone (e.g. the overfit epoch) in grey; ``source`` overlays the source's own
-    numbers (None: "never, by the source's budget")."""
+    never reached it are open markers at ``budget`` with an upward arrow (censored: later than
+    the budget). ``second`` (with ``second_medians``) draws another milestone (e.g. the overfit
+    epoch) in grey; ``source`` overlays the source's own numbers (None: "never, by the source's
+    budget"). ``ordered`` False (categories with no order, e.g. operations): medians are short
+    bars, never a line joining the categories."""
     fig = Figure(figsize=(6.5, 4))
     ax = fig.subplots()
     xs = np.arange(len(values), dtype=float) if categorical else np.asarray(values, dtype=float)
@@ -160,8 +166,10 @@ def sweep(
             px = x + jitter * (1 if categorical else (x if log_x else 0))
             ax.scatter(px, got, color=color, marker=marker, s=22, zorder=3)
             if missed and budget is not None:
+                spread = np.linspace(-0.08, 0.08, missed) if missed > 1 else np.zeros(1)
+                cx = x + spread * (1 if categorical else (x if log_x else 0))
                 ax.scatter(
-                    [x] * missed,
+                    cx,
                     [budget] * missed,
                     facecolors="none",
                     edgecolors=color,
@@ -169,8 +177,20 @@ def sweep(
                     s=40,
                     zorder=3,
                 )
+                for xc in cx:  # censored: the milestone lies above the budget
+                    ax.annotate(
+                        "",
+                        xy=(xc, budget * 1.06),
+                        xytext=(xc, budget),
+                        arrowprops={"arrowstyle": "->", "color": color, "lw": 0.9},
+                        annotation_clip=False,
+                    )
         med = [m if np.isfinite(m) else np.nan for m in medians]
-        ax.plot(xs, med, color=color, lw=1.2, label=f"{label} (median of seeds)")
+        lab = f"{label} (Kaplan–Meier median of seeds)"
+        if ordered:
+            ax.plot(xs, med, color=color, lw=1.2, label=lab)
+        else:  # no order among the categories: a bar per category, nothing joins them
+            ax.scatter(xs, med, marker="_", s=400, color=color, lw=1.5, label=lab, zorder=2)
 
     draw(per_seed, medians, "tab:blue", ylabel, "o")
     if second is not None:
@@ -201,14 +221,23 @@ def sweep(
                 facecolors="none",
                 edgecolors="tab:red",
                 zorder=4,
+                label="source: never, by its 5,000 epochs",
             )
     if budget is not None:
-        ax.axhline(budget, color="k", lw=0.8, ls="--", alpha=0.5)
-        ax.text(xs[0], budget, " budget (open markers: not reached)", va="bottom", fontsize=7)
+        ax.axhline(
+            budget,
+            color="k",
+            lw=0.8,
+            ls="--",
+            alpha=0.5,
+            label=f"budget {budget:,.0f} (open markers with arrow: not reached)",
+        )
+        ax.set_ylim(top=budget * 1.15)
     if categorical:
         ax.set_xticks(xs, [str(v) for v in values])
     elif log_x:
         ax.set_xscale("log")
+        ax.minorticks_off()  # the log axis's minor labels (3 x 10^1 ...) collide with ours
         ax.set_xticks(xs, [f"{v:g}" for v in values])
     ax.set(xlabel=xlabel, ylabel="epoch", title=title)
     ax.legend(fontsize=7)
@@ -253,7 +282,9 @@ def values_at_budget(
             zorder=4,
         )
     if threshold is not None:
-        ax.axhline(threshold, color="k", ls="--", lw=0.8, alpha=0.5)
+        ax.axhline(
+            threshold, color="k", ls="--", lw=0.8, alpha=0.5, label=f"the claim's {threshold:.0%}"
+        )
     ax.set_xticks(xs, [f"{v:g}" for v in values])
     ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(-0.02, 1.05), title=title)
     ax.legend(fontsize=7)
