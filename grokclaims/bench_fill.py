@@ -63,8 +63,8 @@ def _same_traces(a: Path, b: Path) -> tuple[int, int]:
     def load(p: Path) -> dict:
         con = sqlite3.connect(p)
         out = {
-            r[0]: decode_result(r[1], r[2]).trace.arrays()
-            for r in con.execute("SELECT run_id, trace, checksum FROM runs")
+            r[0]: decode_result(r[1], r[2], r[0], r[3]).trace.arrays()
+            for r in con.execute("SELECT run_id, trace, checksum, spec FROM runs")
         }
         con.close()
         return out

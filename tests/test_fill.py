@@ -142,7 +142,7 @@ def rows(store: Path) -> dict[str, dict]:
         d = dict(r)
         d["provenance"] = json.loads(d["provenance"]) if d["provenance"] else {}
         if d["status"] in ("completed", "diverged"):
-            d["result"] = decode_result(d["trace"], d["checksum"])
+            d["result"] = decode_result(d["trace"], d["checksum"], d["run_id"], d["spec"])
         out[d["run_id"]] = d
     con.close()
     return out
