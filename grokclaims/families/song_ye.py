@@ -157,15 +157,14 @@ def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
     #   rotation R_t is multiplying h_t by R_t W_q, so each member gets one (3d, d) q/k/v weight
     #   per position (S small matrices, built once per step) and q, k, v come out of one batched
     #   product per position with no pass over the activations to rotate them;
-    # - q, k, v are separated with one permuting copy; scale and causal mask go inside one
-    #   baddbmm; in the last block only the read-out position is computed past k and v.
+    # - q, k, v are separated with one permuting copy and attended by PyTorch's fused
+    #   attention kernel; in the last block only the read-out position is computed past k, v.
     seq_len = task.seq_len
     d, hd, heads = spec.dim, spec.dim // spec.heads, spec.heads
     c, s = rotary_rows(seq_len, hd, spec.rope_base)  # (S, hd)
     # Output row j of W_q / W_k is feature j % hd of its head: (1, S, 1, d, 1) tables.
     c = c.repeat(1, heads).view(1, seq_len, 1, d, 1)
     s = s.repeat(1, heads).view(1, seq_len, 1, d, 1)
-    mask = torch.full((seq_len, seq_len), float("-inf")).triu(1)
 
     def qkv_weights(p: Params, a: str) -> torch.Tensor:
         """(M·S, 3d, d): per position, [R_t W_q; R_t W_k; W_v]."""
@@ -177,19 +176,20 @@ def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
     def attend(n: torch.Tensor, p: Params, a: str, last_only: bool) -> torch.Tensor:
         m, _, b, _ = n.shape  # n: (M, S, B, d) -> (M, S or 1, B, d)
         qkv = torch.bmm(n.view(m * seq_len, b, d), qkv_weights(p, a).mT)  # (M·S, B, 3d)
-        # -> (3, M·B·heads, S, hd): the per-head matrices of q, k and v, in one copy
+        # -> (3, M·B, heads, S, hd): the per-head matrices of q, k and v, in one copy
         q, k, v = (
             qkv.view(m, seq_len, b, 3, heads, hd)
             .permute(3, 0, 2, 4, 1, 5)
-            .reshape(3, m * b * heads, seq_len, hd)
+            .reshape(3, m * b, heads, seq_len, hd)
             .unbind(0)
         )
+        # PyTorch's fused attention (one kernel forward, one backward, on CPU and GPU); in the
+        # last block the read-out position sees every position, so no mask.
         if last_only:
-            q = q[:, -1:]
-        bias = mask[-1:] if last_only else mask  # the last position sees every position
-        scores = torch.baddbmm(bias.to(n.device), q, k.mT, alpha=hd**-0.5)
-        out = torch.bmm(scores.softmax(-1), v)  # (M·B·h, S', hd)
-        tq = out.shape[1]
+            out = F.scaled_dot_product_attention(q[:, :, -1:], k, v)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        tq = out.shape[2]  # out: (M·B, heads, S', hd)
         return out.view(m, b, heads, tq, hd).permute(0, 3, 1, 2, 4).reshape(m, tq, b, d)
 
     def forward(p: Params, x: torch.Tensor, drop: MemberDropout) -> torch.Tensor:
