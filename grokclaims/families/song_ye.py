@@ -163,13 +163,17 @@ def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
     d, hd, heads = spec.dim, spec.dim // spec.heads, spec.heads
     c, s = rotary_rows(seq_len, hd, spec.rope_base)  # (S, hd)
     # Output row j of W_q / W_k is feature j % hd of its head: (1, S, 1, d, 1) tables.
-    c = c.repeat(1, heads).view(1, seq_len, 1, d, 1)
-    s = s.repeat(1, heads).view(1, seq_len, 1, d, 1)
+    cpu_tables = (c.repeat(1, heads).view(1, seq_len, 1, d, 1),)
+    cpu_tables += (s.repeat(1, heads).view(1, seq_len, 1, d, 1),)
+    tables: dict[torch.device, tuple[torch.Tensor, ...]] = {}  # copied once per device
 
     def qkv_weights(p: Params, a: str) -> torch.Tensor:
         """(M·S, 3d, d): per position, [R_t W_q; R_t W_k; W_v]."""
         wqk = torch.stack([p[a + "wq.weight"], p[a + "wk.weight"]], 1).unsqueeze(1)
-        rotated = wqk * c.to(wqk.device) + swap_pairs(wqk.mT).mT * s.to(wqk.device)
+        if wqk.device not in tables:
+            tables[wqk.device] = tuple(t.to(wqk.device) for t in cpu_tables)
+        c, s = tables[wqk.device]
+        rotated = wqk * c + swap_pairs(wqk.mT).mT * s
         wv = p[a + "wv.weight"][:, None, None].expand(-1, seq_len, -1, -1, -1)
         return torch.cat([rotated, wv], 2).view(-1, 3 * d, d)  # (M, S, 3, d, d) -> (M·S, 3d, d)
 
