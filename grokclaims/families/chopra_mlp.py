@@ -64,11 +64,9 @@ class MLP(nn.Module):
 
 def mlp_forward(spec: ChopraMLP, task: TaskSpec) -> Callable:
     def forward(p: Params, x: torch.Tensor, drop: MemberDropout) -> torch.Tensor:
-        # The one-hot pair times W1^T is the sum of W1's two hot columns: gather both in one
-        # lookup (one gather forward, one scatter backward), then add them.
+        # The one-hot pair times W1^T is the sum of W1's two hot columns: gather them.
         table = p["layers.0.weight"].transpose(1, 2)  # (M, 2p, width)
-        pair = embed(x, table)  # (M, B, 2, width)
-        h = (pair[:, :, 0] + pair[:, :, 1]).add_(p["layers.0.bias"].unsqueeze(1))
+        h = embed(x[..., 0], table) + embed(x[..., 1], table) + p["layers.0.bias"].unsqueeze(1)
         h = F.relu(h)  # (M, B, width)
         for i in range(1, spec.depth + 1):
             h, w = drop.before(h, p[f"layers.{i}.weight"])
