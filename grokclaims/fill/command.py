@@ -17,6 +17,8 @@ import argparse
 import logging
 import sys
 
+from grokclaims.store.format import MIN_STALE_AFTER
+
 DEFAULT_MEMBERS = {"cpu": 64, "cuda": 256}  # members per ensemble, when not given
 
 
@@ -55,11 +57,26 @@ def add_parser(commands) -> argparse.ArgumentParser:
         action="store_true",
         help="ray: workers import their own installed grokclaims instead of the driver's",
     )
-    p.add_argument("--stale-after", type=float, default=120.0, metavar="S", help="heartbeat age")
+    p.add_argument(
+        "--stale-after",
+        type=_stale_after,
+        default=120.0,
+        metavar="S",
+        help=f"heartbeat age that makes a held run stale (at least {MIN_STALE_AFTER:.0f})",
+    )
     p.add_argument("--progress-every", type=float, default=30.0, metavar="S")
     p.add_argument("--dry-run", action="store_true", help="print the ensembles, train nothing")
     p.set_defaults(action=run)
     return p
+
+
+def _stale_after(text: str) -> float:
+    # Below the floor a live process's runs (heartbeat every few seconds) would be taken over
+    # and trained twice, as with `grokclaims runs delete --stale`.
+    s = float(text)
+    if not s >= MIN_STALE_AFTER:
+        raise argparse.ArgumentTypeError(f"must be >= {MIN_STALE_AFTER:.0f} seconds, got {text}")
+    return s
 
 
 def _positive(text: str) -> int:
