@@ -1,7 +1,7 @@
 """Chopra's MLP sensitivity study (source 003) as experiments: claims CH1-CH6 of CLAIMS.md.
 
 The setup is the source's (``grokclaims.setups.sources.ChopraSetup``); a scale may shrink it (smoke:
-p = 31, see ``grokclaims/scales.py`` and ``docs/calibration_ch_br.md``). Milestones are the
+p = 31, see ``grokclaims/setups/scales.py`` and ``docs/calibration_ch_br.md``). Milestones are the
 source's: overfit epoch = first logged epoch with train >= 99 %, grok epoch = first logged epoch
 with test >= 95 %, logged every 50 epochs, so every milestone has a resolution of 50 epochs.
 The source ran one seed (42); we run ``grok.seeds``. Where the setup is the source's

@@ -184,7 +184,7 @@ class Claim:
                 f"{self.claim_id} was declared {exp.verdict.value} at "
                 f"{self.scale.name} scale ({exp.reason}) but is "
                 f"{result.verdict.value}: {result.summary()}. Update "
-                "grokclaims/expected.py.",
+                "grokclaims/verdicts/expected.py.",
                 pytrace=False,
             )
         if result.verdict is Verdict.SUPPORTED:

@@ -70,8 +70,8 @@ def render(results: list[dict], meta: dict, moved) -> str:
         "Train accuracy of the Song & Ye runs is measured as the authors do: the running mean "
         "over each epoch's mini-batches while training (dropout on); validation accuracy is an "
         "evaluation pass (dropout off). Verdicts: supported (pass), refuted (fail), "
-        "inconclusive (skip); an outcome declared for this scale in `grokclaims/expected.py` "
-        "is marked *expected*.",
+        "inconclusive (skip); an outcome declared for this scale in "
+        "`grokclaims/verdicts/expected.py` is marked *expected*.",
         "",
         "## Verdicts",
         "",

@@ -6,7 +6,7 @@ capacity sweep, the swept suites), the Chopra MLP setup with its sweeps, and the
 with its sweep. Claims read what they need from here and nothing else, so a scale is changed in
 one place. The smoke scale's values come from measurements on the 2-core CI CPU, recorded in
 ``docs/calibration.md``; where a phenomenon does not show at smoke scale the claim says so
-(``grokclaims/expected.py``), the tolerances stay those of CLAIMS.md.
+(``grokclaims/verdicts/expected.py``), the tolerances stay those of CLAIMS.md.
 """
 
 from __future__ import annotations
