@@ -4,7 +4,8 @@ The rules are asymmetric on purpose: a claim is refuted only when the
 data contradict it at the stated confidence; a mere lack of evidence is inconclusive, never a
 silent pass and never a refutation.
 
-References: Clopper & Pearson (1934) for the exact binomial bound of ``decide_fraction``.
+Shares of seeds, equivalence, and bands decided on intervals (CLAIMS.md revision 2) are in
+``grokclaims.verdicts.decisions``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
-from scipy import stats
-
-from grokclaims.analysis.censoring import MedianRatio
 from grokclaims.analysis.statistic import StatResult
 from grokclaims.verdicts.result import ClaimResult, Verdict, all_finite, claim_result, fmt
 
@@ -183,54 +181,6 @@ def decide_all(
     return claim_result(name, estimate, None, None, tolerance, verdict, rule, details)
 
 
-def decide_fraction(
-    name: str,
-    successes: int,
-    n: int,
-    min_fraction: float,
-    *,
-    alpha: float = ALPHA,
-    tolerance: str = "",
-    details: dict | None = None,
-) -> ClaimResult:
-    """ "In >= 80 % of seeds": supported when the observed fraction meets the bar (the claim's
-    own wording), refuted when the one-sided (1 - alpha) Clopper–Pearson upper bound lies below
-    the bar, inconclusive in between.
-
-    A true claim (true fraction >= bar) is refuted at most alpha of the time, exactly as an
-    exact binomial test; ``p_value`` is that test's P(X <= successes | bar). The interval is
-    the pair of one-sided (1 - alpha) bounds, i.e. a two-sided (1 - 2·alpha) interval.
-    """
-    if not 0 <= successes <= n:
-        raise ValueError(f"successes must lie in [0, n={n}], got {successes}")
-    if not 0 < min_fraction <= 1:
-        raise ValueError(f"min_fraction must lie in (0, 1], got {min_fraction}")
-    tolerance = tolerance or f"fraction >= {min_fraction:.0%}"
-    details = {**(details or {}), "successes": int(successes), "n": int(n)}
-    if n == 0:
-        verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: no usable runs"
-        return claim_result(name, math.nan, None, None, tolerance, verdict, rule, details)
-    k = int(successes)
-    lower = float(stats.beta.ppf(alpha, k, n - k + 1)) if k > 0 else 0.0
-    upper = float(stats.beta.ppf(1 - alpha, k + 1, n - k)) if k < n else 1.0
-    p = float(stats.binom.cdf(k, n, min_fraction))
-    bar = f"{min_fraction:.3g}"
-    if k >= min_fraction * n - 1e-9:
-        verdict, rule = Verdict.SUPPORTED, f"supported: {k}/{n} = {k / n:.3g} meets the bar {bar}"
-    elif upper < min_fraction:
-        verdict = Verdict.REFUTED
-        rule = (
-            f"refuted: {k}/{n}; the one-sided {1 - alpha:.0%} Clopper–Pearson upper bound "
-            f"{upper:.3g} is below the bar {bar}"
-        )
-    else:
-        verdict = Verdict.INCONCLUSIVE
-        rule = (
-            f"inconclusive: {k}/{n} is below the bar {bar} but the upper bound {upper:.3g} is not"
-        )
-    return claim_result(name, k / n, (lower, upper), p, tolerance, verdict, rule, details)
-
-
 def decide_conjunction(
     name: str,
     parts: Mapping[str, ClaimResult],
@@ -313,61 +263,3 @@ def decide_unmeasurable(name: str, tolerance: str, reason: str, **details) -> Cl
     """Inconclusive because the quantity could not be measured (``reason`` says why)."""
     verdict, rule = Verdict.INCONCLUSIVE, f"inconclusive: {reason}"
     return ClaimResult(name, math.nan, None, None, tolerance, verdict, rule, details)
-
-
-def decide_median_ratio(
-    name: str,
-    ratio: MedianRatio,
-    lo: float,
-    hi: float,
-    tolerance: str,
-    details: dict | None = None,
-) -> ClaimResult:
-    """A ratio of median milestones against a band (CLAIMS.md states medians): the ratio itself
-    when both medians are observed (``decide_point``); a censored median gives a one-sided
-    bound (``decide_interval`` on it: supported when the bound alone satisfies the band,
-    inconclusive otherwise); inconclusive when both are censored."""
-    details = {
-        **(details or {}),
-        "median_num": ratio.median_num,
-        "median_den": ratio.median_den,
-        "budget": ratio.budget,
-    }
-    if math.isnan(ratio.estimate):
-        verdict, rule = (
-            Verdict.INCONCLUSIVE,
-            "inconclusive: neither median is observed within the budget",
-        )
-        return ClaimResult(name, math.nan, None, None, tolerance, verdict, rule, details)
-    if ratio.bounds is None:
-        return decide_point(name, ratio.estimate, lo, hi, tolerance, details=details)
-    note = "the interval is the one-sided bound a censored median (> budget) gives"
-    return decide_interval(
-        name, ratio.estimate, ratio.bounds, lo, hi, tolerance, details={**details, "note": note}
-    )
-
-
-def decide_small_difference(
-    name: str,
-    difference: float,
-    interval: tuple[float, float] | None,
-    margin: float,
-    tolerance: str,
-) -> ClaimResult:
-    """ "The difference is negligible": supported when |difference| <= ``margin`` or its interval
-    contains 0; refuted when it exceeds the margin and the interval excludes 0; inconclusive
-    without an interval."""
-    contains_zero = interval is not None and interval[0] <= 0 <= interval[1]
-    if abs(difference) <= margin or contains_zero:
-        verdict = Verdict.SUPPORTED
-        rule = (
-            f"supported: |difference| ≤ {margin:g}"
-            if abs(difference) <= margin
-            else "supported: the interval contains 0"
-        )
-    elif interval is None:
-        verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: no interval for the difference"
-    else:
-        verdict = Verdict.REFUTED
-        rule = f"refuted: |difference| > {margin:g} and the interval excludes 0"
-    return ClaimResult(name, difference, interval, None, tolerance, verdict, rule)
