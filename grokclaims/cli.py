@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from grokclaims.arguments import positive, stale_after
 from grokclaims.store.format import ACTIVE, HEARTBEAT_SECONDS, MIN_STALE_AFTER, STATUSES
 
 LIST_COLUMNS = (
@@ -93,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     filters.add_argument("--family", help="model family, e.g. song_ye, chopra_mlp, tutorial")
     filters.add_argument("--p", type=int, help="the task's prime")
     filters.add_argument("--seed", type=int)
-    filters.add_argument("--limit", type=_positive, metavar="N", help="at most N rows")
+    filters.add_argument("--limit", type=positive, metavar="N", help="at most N rows")
 
     a = actions.add_parser("list", parents=[store, filters], help="one line per run")
     a.set_defaults(action=_list)
@@ -110,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--id", dest="ids", action="append", metavar="RUN_ID", help="this run")
     a.add_argument(
         "--stale-after",
-        type=_stale_after,
+        type=stale_after,
         default=120.0,
         metavar="SECONDS",
         help="heartbeat age that makes a held run stale (default 120, at least "
@@ -118,27 +119,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     a.set_defaults(action=_delete)
     return parser
-
-
-def _positive(text: str) -> int:
-    n = int(text)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
-
-
-def _stale_after(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not x >= MIN_STALE_AFTER:  # also NaN
-        raise argparse.ArgumentTypeError(
-            f"must be at least {MIN_STALE_AFTER:.0f} s, got {text}: live processes refresh "
-            f"their heartbeat every {HEARTBEAT_SECONDS:.0f} s, and deleting their rows would "
-            "train those runs twice"
-        )
-    return x
 
 
 def _registry(args: argparse.Namespace, **kw):

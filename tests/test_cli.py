@@ -213,3 +213,30 @@ def test_list_and_show_of_a_row_with_damaged_spec_and_provenance(store, capsys):
     assert code == 1, (out, err)
     assert "spec: unreadable (damaged row" in out
     assert "provenance: unreadable (damaged row" in out
+
+
+def _exit_code(argv) -> int:
+    try:
+        return cli.main(argv)
+    except SystemExit as e:  # a sub-command's parser may exit by itself
+        return e.code
+
+
+def test_both_commands_share_their_argument_checks(tmp_path, capsys):
+    """`grokclaims runs` and `grokclaims fill` reject the same bad values with the same message
+    (one definition in grokclaims.arguments)."""
+    store = str(tmp_path / "runs.sqlite")
+    checks = {
+        ("--stale-after", "5"): "must be at least 30 s, got 5",
+        ("--stale-after", "abc"): "not a number: 'abc'",
+    }
+    for (opt, bad), message in checks.items():
+        for argv in (
+            ["runs", "--store", store, "delete", "--stale", opt, bad],
+            ["fill", "--scale", "smoke", opt, bad],
+        ):
+            assert _exit_code(argv) == 2, argv
+            assert message in capsys.readouterr().err, argv
+    for argv in (["runs", "--store", store, "list", "--limit", "0"], ["fill", "--seeds", "0"]):
+        assert _exit_code(argv) == 2, argv
+        assert "must be >= 1, got 0" in capsys.readouterr().err, argv

@@ -23,6 +23,8 @@ MAX_LINES = 400  # "around 400 lines is a signal to split" (STYLE.md)
 # experiments, measured with analysis) -> figures; report; plugin and the command-line entries.
 ALLOWED = {
     "provenance": set(),
+    # The command lines' shared argument types (the stale-after floor is the store's).
+    "arguments": {"store", "data", "families", "spec", "engine", "provenance"},
     "data": set(),
     "families": {"data"},
     "spec": {"data", "families"},
@@ -36,7 +38,17 @@ ALLOWED = {
     "report": {"verdicts", "provenance", "engine", "families", "spec", "data"},
     # Fills a scale's runs: plans them through the plugin's plan mode, trains on an executor,
     # stores through the store's protocol. Below the command line, which calls it.
-    "fill": {"data", "families", "spec", "engine", "store", "provenance", "setups", "plugin"},
+    "fill": {
+        "data",
+        "families",
+        "spec",
+        "engine",
+        "store",
+        "provenance",
+        "setups",
+        "plugin",
+        "arguments",
+    },
 }
 ENTRY_POINTS = {
     "plugin",

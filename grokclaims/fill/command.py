@@ -17,6 +17,7 @@ import argparse
 import logging
 import sys
 
+from grokclaims.arguments import positive, stale_after
 from grokclaims.store.format import MIN_STALE_AFTER
 
 DEFAULT_MEMBERS = {"cpu": 64, "cuda": 256}  # members per ensemble, when not given
@@ -33,7 +34,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
     # Checked in run(): the scales' module loads torch, and --help should not.
     p.add_argument("--scale", required=True, help="the grid to fill: smoke, nightly or paper")
     p.add_argument("-k", dest="keyword", metavar="EXPR", help="only claims matching (pytest -k)")
-    p.add_argument("--seeds", type=_positive, metavar="N", help="seeds per claim (--grok-seeds)")
+    p.add_argument("--seeds", type=positive, metavar="N", help="seeds per claim (--grok-seeds)")
     p.add_argument(
         "--store",
         metavar="PATH",
@@ -46,11 +47,11 @@ def add_parser(commands) -> argparse.ArgumentParser:
         metavar="ADDR",
         help="a running Ray cluster: auto or HOST:PORT (default: start one on this machine)",
     )
-    p.add_argument("--workers", type=_positive, metavar="N", help="local: worker processes")
+    p.add_argument("--workers", type=positive, metavar="N", help="local: worker processes")
     p.add_argument("--device", choices=("cpu", "cuda"), help="train on (default: GPUs if any)")
-    p.add_argument("--max-members", type=_positive, metavar="N", help="members per ensemble")
+    p.add_argument("--max-members", type=positive, metavar="N", help="members per ensemble")
     p.add_argument("--cpus-per-task", type=float, default=1.0, metavar="N", help="ray, on CPUs")
-    p.add_argument("--in-flight", type=_positive, metavar="N", help="ray: ensembles submitted")
+    p.add_argument("--in-flight", type=positive, metavar="N", help="ray: ensembles submitted")
     p.add_argument("--max-retries", type=int, default=3, metavar="N", help="per lost worker")
     p.add_argument(
         "--no-ship-code",
@@ -59,7 +60,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--stale-after",
-        type=_stale_after,
+        type=stale_after,
         default=120.0,
         metavar="S",
         help=f"heartbeat age that makes a held run stale (at least {MIN_STALE_AFTER:.0f})",
@@ -68,22 +69,6 @@ def add_parser(commands) -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the ensembles, train nothing")
     p.set_defaults(action=run)
     return p
-
-
-def _stale_after(text: str) -> float:
-    # Below the floor a live process's runs (heartbeat every few seconds) would be taken over
-    # and trained twice, as with `grokclaims runs delete --stale`.
-    s = float(text)
-    if not s >= MIN_STALE_AFTER:
-        raise argparse.ArgumentTypeError(f"must be >= {MIN_STALE_AFTER:.0f} seconds, got {text}")
-    return s
-
-
-def _positive(text: str) -> int:
-    n = int(text)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
 
 
 def run(args: argparse.Namespace) -> int:
