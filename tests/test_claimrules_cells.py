@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from grokclaims.claimrules import song_ye_cells as cells
-from grokclaims.claimrules.errors import MAX_FALSE_SUPPORT, error_rates
+from grokclaims.claimrules.errors import MAX_FALSE_SUPPORT, SCALE_SEEDS, error_rates
 from grokclaims.setups.scales import SCALES
 from grokclaims.verdicts import Verdict
 
-SEEDS = {"smoke": 3, "medium": 5, "nightly": 5, "paper": 10}
+SEEDS = SCALE_SEEDS
 
 
 def test_the_scale_numbers_are_the_scales_own():
