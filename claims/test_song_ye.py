@@ -24,9 +24,9 @@ import math
 import numpy as np
 import pytest
 
+from grokclaims.analysis.bootstrap import capacity_interval, seed_bootstrap_interval
 from grokclaims.analysis.capacity import fit_capacity
 from grokclaims.analysis.milestones import median_p_per_regime
-from grokclaims.analysis.resample import capacity_interval, seed_bootstrap_interval
 from grokclaims.analysis.speed import holdout_fit, holdout_median_error
 from grokclaims.analysis.statistic import share
 from grokclaims.claimrules import song_ye as rules
