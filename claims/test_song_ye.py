@@ -24,15 +24,13 @@ import math
 import numpy as np
 import pytest
 
-from grokclaims.analysis.agreement import ccc_jackknife_ci
+from grokclaims.analysis.bootstrap import capacity_interval, seed_bootstrap_interval
 from grokclaims.analysis.capacity import fit_capacity
 from grokclaims.analysis.milestones import median_p_per_regime
-from grokclaims.analysis.ranks import spearman_test, wilcoxon_log_ratio
-from grokclaims.analysis.regression import calibration_f_test, nested_f_test
-from grokclaims.analysis.resample import capacity_interval, seed_bootstrap_interval
 from grokclaims.analysis.speed import holdout_fit, holdout_median_error
-from grokclaims.analysis.statistic import MIN_POINTS, share
+from grokclaims.analysis.statistic import share
 from grokclaims.claimrules import song_ye as rules
+from grokclaims.claimrules import song_ye_cells as cells_rules
 from grokclaims.claimrules import song_ye_regimes as regimes
 from grokclaims.figures import race as figures
 from grokclaims.plugin import session_scale
@@ -43,7 +41,6 @@ from grokclaims.verdicts import (
     decide_conjunction,
     decide_interval,
     decide_point,
-    decide_test,
     decide_unmeasurable,
     parts_of,
     with_headline,
@@ -445,60 +442,33 @@ def test_sy7_crossing_predicts_onset_across_cells(grok):
             o / x if np.isfinite(x) else None,
             note=f"P× = {x:,.0f}" if np.isfinite(x) else f"P× only bracketed: {b}",
         )
-    ok = np.isfinite(px) & np.isfinite(onset)
     grok.figure(figures.agreement(px, onset, labels, title="SY7: onset against P× per cell"))
-    tol = "Spearman ρ(log P×, log onset) > 0, permutation p < 0.05; Lin's CCC lower bound > 0"
-    if ok.sum() < MIN_POINTS:
-        grok.conclude(
-            decide_unmeasurable(
-                "Spearman ρ(log P×, log onset)",
-                tol,
-                f"only {int(ok.sum())} of {len(cells)} cells have both an onset and a point P× "
-                f"(P× is only bracketed where a curve is censored); a rank correlation needs "
-                f"{MIN_POINTS}",
-                cells=len(cells),
-            )
-        )
-        return
-    lx, lo = np.log10(px[ok]), np.log10(onset[ok])
-    rho = spearman_test(lx, lo, alternative="greater", rng=rng("SY7"))
-    ccc = ccc_jackknife_ci(lx, lo)
-    calib = calibration_f_test(lx, lo)
-    wil = wilcoxon_log_ratio(onset[ok], px[ok])
-    H = hyper_parameters([c for c, k in zip(cells, ok) if k])
-    nested = nested_f_test(H, np.column_stack([H, lx]), lo)
-    grok.record(
-        "Spearman ρ(log P×, log onset)",
-        rho.statistic,
-        note=f"one-sided p = {rho.p_value:.3g} ({rho.method}), {int(ok.sum())} cells",
-    )
-    grok.record("Lin's CCC", ccc.value, ccc.interval, note=ccc.method)
-    grok.record(
-        "calibration F-test (a, b) = (0, 1)", calib.p_value, note=f"p-value; {calib.details}"
-    )
-    grok.record("Wilcoxon on log(onset / P×)", wil.p_value, note="two-sided p-value")
-    grok.record(
-        "nested F: P× adds over the swept hyper-parameters",
-        nested.p_value,
-        note=f"p-value; df {nested.details.get('df')}",
-    )
-    lower = ccc.interval[0] if ccc.interval is not None else math.nan
-    parts = {
-        "Spearman": decide_test("Spearman ρ", rho, tolerance="ρ > 0, one-sided p < 0.05"),
-        "CCC": decide_interval("Lin's CCC", ccc.value, ccc.interval, 1e-12, 1.0, "lower bound > 0")
-        if ccc.interval is not None
-        else decide_unmeasurable("Lin's CCC", "lower bound > 0", "no interval for the CCC"),
-    }
-    result = decide_conjunction("SY7", parts)
-    grok.conclude(
-        with_headline(
-            result,
+    result = cells_rules.sy7(px, onset, hyper_parameters(cells), rng=rng("SY7"))
+    d = result.details
+    if "spearman" in d:
+        grok.record(
             "Spearman ρ(log P×, log onset)",
-            rho.statistic,
-            p_value=rho.p_value,
-            tolerance=tol + f" (CCC lower bound {lower:.3g})",
+            d["spearman"]["rho"],
+            note=f"one-sided p = {d['spearman']['p']:.3g} ({d['spearman']['method']}), "
+            f"{d['cells used']} cells",
         )
-    )
+        grok.record("Lin's CCC", d["ccc"]["value"], d["ccc"]["interval"], note=d["ccc"]["method"])
+        grok.record(
+            "calibration F-test (a, b) = (0, 1)",
+            d["calibration"]["p"],
+            note=f"p-value; intercept {d['calibration'].get('intercept')}, slope "
+            f"{d['calibration'].get('slope')}",
+        )
+        grok.record("Wilcoxon on log(onset / P×)", d["wilcoxon_p"], note="two-sided p-value")
+        grok.record(
+            "nested F: P× adds over the swept hyper-parameters",
+            d["nested"]["p"],
+            note=f"p-value; df {d['nested'].get('df')}",
+        )
+    rule = cells_rules.sy7_rule(len(cells))
+    grok.record("rule: cells simulated", len(cells), note="the scale's cells, bracketed dropped")
+    grok.record_error_rates(rule)
+    grok.conclude(result)
 
 
 # -- SY8, SY9: memorisation speed, predicted and proxied ------------------------------------
@@ -650,7 +620,8 @@ def test_sy10_no_trend_along_any_axis(grok):
                 y,
                 note="" if y is not None else "no onset or P× only bracketed",
             )
-    result = regimes.sy10_trend(xs, ys)
+    result = cells_rules.sy10_trend(xs, ys)
+    grok.record_error_rates(cells_rules.sy10_trend_rule(tuple(len(v) for v in xs.values())))
     grok.figure(
         figures.axis_trends(
             xs,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grokclaims.claimrules import song_ye, song_ye_regimes
+from grokclaims.claimrules import song_ye, song_ye_cells, song_ye_regimes
 from grokclaims.verdicts import Verdict
 
 BUDGET = 4000
@@ -149,9 +149,9 @@ def test_sy9_supports_equal_slopes_and_needs_four_widths():
 def test_sy10_trend_refutes_a_steep_trend_and_never_supports_on_too_few_cells():
     x = {"alpha": [0.3, 0.4, 0.5, 0.6, 0.7]}
     steep = {"alpha": [-0.6, -0.3, 0.0, 0.3, 0.6]}
-    assert song_ye_regimes.sy10_trend(x, steep).verdict is Verdict.REFUTED
+    assert song_ye_cells.sy10_trend(x, steep).verdict is Verdict.REFUTED
     flat = {"alpha": [0.01, -0.01, 0.0, 0.01, -0.01]}
-    assert song_ye_regimes.sy10_trend(x, flat).verdict is Verdict.SUPPORTED
+    assert song_ye_cells.sy10_trend(x, flat).verdict is Verdict.SUPPORTED
     two = {"alpha": [0.0, 0.01]}
-    result = song_ye_regimes.sy10_trend({"alpha": [0.8, 0.9]}, two)
+    result = song_ye_cells.sy10_trend({"alpha": [0.8, 0.9]}, two)
     assert result.verdict is Verdict.INCONCLUSIVE

@@ -270,3 +270,43 @@ def test_record_parts_lists_each_part_of_a_conjunction_with_its_verdict_and_rule
     assert (ratio["value"], ratio["interval"]) == (4.0, [3.5, "inf"])
     assert ratio["note"].startswith("inconclusive: the interval [3.5, inf] straddles")
     assert share["name"] == "[refuted] all: share" and share["note"].startswith("refuted: 1 of 2")
+
+
+def test_verdicts_are_counted_per_test_case_and_once_per_claim(tmp_path, monkeypatch):
+    monkeypatch.setattr(provenance, "git_commit", lambda cwd=None: "abc123")
+    results = _results(
+        {
+            "SY6[p=23]": "supported",
+            "SY6[p=29]": "supported",
+            "SY10[alpha=0.8]": "supported",
+            "SY10": "inconclusive",
+            "CH3[sweep]": "supported",
+            "CH3[wd=0]": "refuted",
+            "BR1": None,
+        }
+    )
+    from grokclaims.report.render import verdict_counts
+
+    tests, claims, per = verdict_counts(results)
+    assert (tests["supported"], tests["refuted"], tests["inconclusive"], tests["error"]) == (
+        4,
+        1,
+        1,
+        1,
+    )
+    # SY6: all cases supported; SY10: one inconclusive case; CH3: one refuted case
+    assert per == {"SY6": "supported", "SY10": "inconclusive", "CH3": "refuted", "BR1": "error"}
+    assert (claims["supported"], claims["refuted"], claims["inconclusive"]) == (1, 1, 1)
+    md = (report.write_report(tmp_path, results, _meta()) / "REPORT.md").read_text()
+    assert "| test cases | 4 | 1 | 1 | 1 | 7 |" in md
+    assert "| claims | 1 | 1 | 1 | 1 | 4 |" in md
+    assert "refuted if any of its cases is refuted" in md
+
+
+def test_a_claim_is_supported_only_if_every_case_is():
+    from grokclaims.report.render import claim_verdict
+
+    assert claim_verdict(["supported", "supported"]) == "supported"
+    assert claim_verdict(["supported", "inconclusive"]) == "inconclusive"
+    assert claim_verdict(["supported", "error", "inconclusive"]) == "error"
+    assert claim_verdict(["error", "refuted"]) == "refuted"

@@ -1,5 +1,5 @@
 """Exact values, properties and false-alarm rates of the statistical tests of
-``grokclaims.analysis`` (ranks, agreement, regression, multiplicity, resample), and the
+``grokclaims.analysis`` (ranks, agreement, regression, multiplicity), and the
 false-alarm rates of the verdict rules of ``grokclaims.verdicts`` applied to them (their exact
 branches: ``test_verdicts.py``).
 
@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grokclaims import verdicts
-from grokclaims.analysis import agreement, multiplicity, ranks, regression, resample
+from grokclaims.analysis import agreement, multiplicity, ranks, regression
 from grokclaims.verdicts import Verdict
 from grokclaims.verdicts.decisions import decide_share
 
@@ -194,15 +194,6 @@ def test_per_axis_trend_with_holm():
         regression.per_axis_trend({"wd": [1, 2, 3]}, {"lr": [1, 2, 3]})
     with pytest.raises(ValueError, match="rng"):
         regression.per_axis_trend(axes, ratios, method="permutation")
-
-
-def test_bootstrap_ci_falls_back_when_bca_degenerates():
-    est = resample.bootstrap_ci(np.full(10, 3.0), np.mean, rng=rng())
-    assert est.interval == (3.0, 3.0) and est.method == "percentile (BCa degenerate)"
-    a = resample.bootstrap_ci([1.0, 2.0, np.nan, 4.0, 8.0], np.mean, rng=rng(5), n_resamples=500)
-    b = resample.bootstrap_ci([1.0, 2.0, np.nan, 4.0, 8.0], np.mean, rng=rng(5), n_resamples=500)
-    assert a == b and a.n == 4 and a.interval[0] < 3.75 < a.interval[1]
-    assert resample.bootstrap_ci([1.0], np.mean, rng=rng()).interval is None
 
 
 # --------------------------------------------------------------------------- false alarms

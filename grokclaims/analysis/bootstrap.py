@@ -41,13 +41,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from grokclaims.analysis.capacity import capacity_points, weighted_ols
+
 __all__ = [
+    "CONFIDENCE",
     "MAX_EXACT",
     "BootstrapInterval",
+    "SeedInterval",
     "bootstrap_interval",
+    "capacity_interval",
     "exact_resamples",
     "n_resamples_exact",
     "resample_plan",
+    "seed_bootstrap_interval",
     "weighted_quantile",
 ]
 
@@ -55,6 +61,8 @@ __all__ = [
 MAX_EXACT = 25_000
 # Monte Carlo resamples when the exact distribution is too large.
 N_RESAMPLES = 9999
+# The claims' confidence level for intervals (two-sided).
+CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -282,73 +290,83 @@ def bootstrap_interval(
     return BootstrapInterval(est, low, high, label, exact, int(m), confidence)
 
 
-# --------------------------------------------------------------------------- coverage
-
-_TRUTH = {
-    ("mean", "normal"): 0.0,
-    ("median", "normal"): 0.0,
-    ("mean", "lognormal"): math.exp(0.5),
-    ("median", "lognormal"): 1.0,
-}
+# --------------------------------------------------------------------------- seeds
 
 
-def simulate_coverage(
-    statistic: str,
-    distribution: str,
-    n: int,
+@dataclass(frozen=True)
+class SeedInterval:
+    """A bootstrap interval of a statistic of seed columns (or points), on ``resample_plan``."""
+
+    interval: tuple[float, float] | None  # None with fewer than 2 defined resamples
+    fraction: float  # weight of resamples with a finite statistic (NaN for no resamples)
+    n_resamples: int  # distinct resamples (exact) or draws (Monte Carlo)
+    resampled: str  # the unit resampled: "seeds" or "points"
+    exact: bool
+
+
+def _finite_interval(values, w, confidence: float, resampled: str, exact: bool) -> SeedInterval:
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v)
+    if not v.size:
+        return SeedInterval(None, math.nan, 0, resampled, exact)
+    fraction = float(w[ok].sum())
+    if ok.sum() < 2:
+        return SeedInterval(None, fraction, int(v.size), resampled, exact)
+    a = (1 - confidence) / 2
+    lo, hi = (weighted_quantile(v[ok], w[ok], q) for q in (a, 1 - a))
+    return SeedInterval((float(lo), float(hi)), fraction, int(v.size), resampled, exact)
+
+
+def seed_bootstrap_interval(
+    statistic: Callable[[np.ndarray], float],
+    n_seeds: int,
     *,
-    method: str = "percentile",
-    reps: int = 1000,
-    rng: np.random.Generator,
-    n_resamples: int = 1999,
-    chunk: int = 250,
-) -> dict:
-    """Share of ``reps`` simulated data sets whose interval covers the true value.
+    rng: np.random.Generator | None = None,
+    n_resamples: int = N_RESAMPLES,
+    confidence: float = CONFIDENCE,
+    max_exact: int = MAX_EXACT,
+) -> tuple[float, float] | None:
+    """The percentile interval of ``statistic(seed columns)`` over resamples of the seeds
+    (``resample_plan``: every multiset of seeds with its weight when few, else Monte Carlo);
+    resamples where the statistic is undefined (NaN) are left out. None with fewer than 2."""
+    (idx,), w, exact = resample_plan(
+        [n_seeds], rng=rng, n_resamples=n_resamples, max_exact=max_exact
+    )
+    values = [statistic(cols) for cols in idx]
+    return _finite_interval(values, w, confidence, "seeds", exact).interval
 
-    Data: ``reps`` samples of size n from N(0, 1) or lognormal(0, 1) (true mean e^0.5, median
-    1); the statistic is "mean" or "median"; the interval is ``bootstrap_interval`` at 95 %
-    (exact when n <= 9, Monte Carlo with ``n_resamples`` otherwise), batched over the data
-    sets. Returns coverage and the shares missed below and above the truth.
+
+def capacity_interval(
+    P,
+    bits,
+    *,
+    rng: np.random.Generator | None = None,
+    n_resamples: int = N_RESAMPLES,
+    confidence: float = CONFIDENCE,
+    max_exact: int = MAX_EXACT,
+) -> SeedInterval:
+    """Bootstrap interval of the capacity C (``capacity.fit_capacity``'s slope).
+
+    With one column of ``bits`` it resamples (P, bits) points; with several it resamples whole
+    seed columns, so points of one seed stay together (``resample_plan``: exact for few). No
+    resamples (interval None) when the fit itself is undefined (< 3 points or a single P).
     """
-    stat = {"mean": np.mean, "median": np.median}[statistic]
-    truth = _TRUTH[(statistic, distribution)]
-    draw = rng.standard_normal if distribution == "normal" else None
-    z = rng.standard_normal((reps, n)) if draw else np.exp(rng.standard_normal((reps, n)))
-    lows, highs = [], []
-    for start in range(0, reps, chunk):
-        r = bootstrap_interval(
-            z[start : start + chunk], stat, rng=rng, method=method, n_resamples=n_resamples
-        )
-        lows.append(np.atleast_1d(r.low))
-        highs.append(np.atleast_1d(r.high))
-    low, high = np.concatenate(lows), np.concatenate(highs)
-    below, above = float(np.mean(high < truth)), float(np.mean(low > truth))
-    return {"coverage": 1 - below - above, "miss_below": below, "miss_above": above, "reps": reps}
-
-
-def coverage_table(*, reps: int = 1000, seed: int = 0) -> str:
-    """The markdown table of ``docs/bootstrap_coverage.md`` (``python -m
-    grokclaims.analysis.bootstrap``)."""
-    rows = [
-        "| statistic | data | n | resampling | percentile | BCa |",
-        "|---|---|---|---|---|---|",
-    ]
-    for statistic in ("mean", "median"):
-        for distribution in ("normal", "lognormal"):
-            for n in (3, 5, 8, 10):
-                cells = []
-                for method in ("percentile", "BCa"):
-                    rng = np.random.default_rng([seed, n, len(statistic), len(distribution)])
-                    c = simulate_coverage(
-                        statistic, distribution, n, method=method, reps=reps, rng=rng
-                    )
-                    cells.append(
-                        f"{c['coverage']:.3f} ({c['miss_below']:.3f} / {c['miss_above']:.3f})"
-                    )
-                how = "exact" if n_resamples_exact([n]) <= MAX_EXACT else "Monte Carlo 1,999"
-                rows.append(f"| {statistic} | {distribution} | {n} | {how} | {' | '.join(cells)} |")
-    return "\n".join(rows)
-
-
-if __name__ == "__main__":
-    print(coverage_table())
+    p, b, w = capacity_points(P, bits)
+    xs, ys = np.broadcast_to(p[:, None], b.shape)[w], b[w]
+    if xs.size < 3 or np.unique(xs).size < 2:
+        return SeedInterval(None, math.nan, 0, "points", False)
+    resampled = "points" if b.shape[1] == 1 else "seeds"
+    n = xs.size if b.shape[1] == 1 else b.shape[1]
+    (idx,), weights, exact = resample_plan(
+        [n], rng=rng, n_resamples=n_resamples, max_exact=max_exact
+    )
+    m = idx.shape[0]
+    if b.shape[1] == 1:
+        bx, by, bw = xs[idx], ys[idx], np.ones(idx.shape)
+    else:
+        y0, w0 = np.where(w, b, 0.0), w.astype(float)
+        bx = np.broadcast_to(p[None, :, None], (m, p.size, b.shape[1])).reshape(m, -1)
+        by = y0[:, idx].transpose(1, 0, 2).reshape(m, -1)
+        bw = w0[:, idx].transpose(1, 0, 2).reshape(m, -1)
+    slopes, _ = weighted_ols(bx, by, bw)
+    return _finite_interval(slopes, weights, confidence, resampled, exact)

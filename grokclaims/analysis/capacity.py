@@ -4,7 +4,7 @@ dataset complexity K of Song & Ye.
 Memorised bits follow Morris et al. (2025, "How much do language models memorize?"): an
 example with target probability q under a model carries log2 V + log2 q bits beyond the
 uniform guess over the V-token vocabulary. Points only: the bootstrap interval of C is
-``grokclaims.analysis.resample.capacity_interval``.
+``grokclaims.analysis.bootstrap.capacity_interval``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from grokclaims.analysis.resample import N_RESAMPLES, permutation
+from grokclaims.analysis.permutation import N_RESAMPLES, permutation
 from grokclaims.analysis.statistic import (
     MIN_POINTS,
     StatResult,

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from grokclaims.analysis.multiplicity import holm
-from grokclaims.analysis.resample import N_RESAMPLES, permutation
+from grokclaims.analysis.permutation import N_RESAMPLES, permutation
 from grokclaims.analysis.statistic import MIN_POINTS, StatResult, degenerate, paired
 
 CONSTANT = 1e-12  # a response whose range is below this share of its size does not vary

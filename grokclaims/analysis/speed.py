@@ -2,7 +2,7 @@
 error on the larger ones (SY8), and the slope of log10 T on log10 P (SY9).
 
 Each statistic takes the seed columns it is computed on, so that
-``grokclaims.analysis.resample`` can bootstrap it over seeds.
+``grokclaims.analysis.bootstrap.seed_bootstrap_interval`` can bootstrap it over seeds.
 """
 
 from __future__ import annotations

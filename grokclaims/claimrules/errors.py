@@ -28,6 +28,9 @@ MAX_FALSE_SUPPORT = (
     0.05  # CLAIMS.md revision 2: a rule may support a false claim <= 5 % of the time
 )
 REPS = 200  # simulated data sets per scenario and number of seeds (tests and the report)
+# Each scale's seeds (setups/scales.py; tests/test_claimrules_cells.py checks them); 'medium' is
+# the coming scale between smoke and nightly, with nightly's seeds.
+SCALE_SEEDS = {"smoke": 3, "medium": 5, "nightly": 5, "paper": 10}
 
 
 @dataclass(frozen=True)

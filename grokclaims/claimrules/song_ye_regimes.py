@@ -1,18 +1,14 @@
-"""Song & Ye's regimes (SY4, decided at both delay thresholds) and SY10's "no trend" rule (the
-change of log10(onset / P×) along each swept axis as an equivalence, never by a
-non-significant slope); CLAIMS.md revision 2."""
+"""Song & Ye's regimes (SY4, decided at both delay thresholds), CLAIMS.md revision 2. (SY10's
+"no trend" rule is in ``song_ye_cells``.)"""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
-from grokclaims.analysis.multiplicity import holm
 from grokclaims.analysis.ranks import increasing_trend
 from grokclaims.verdicts.result import ClaimResult, Verdict
 from grokclaims.verdicts.rules import decide_conjunction, decide_test, decide_unmeasurable
 
-MARGIN = 0.3  # decades over the axis's whole range
 RELATIVE_DELAY = 0.25  # grokking at the relative threshold: delay >= 0.25 x train-99 epoch
 
 
@@ -106,44 +102,3 @@ def _sy4_draw(table):
 SY4_HOLDS = [[0.7, 0.3, 0], [0.3, 0.7, 0], [0, 0.2, 0.8], [0, 0, 1], [0, 0, 1]]
 # false just past the claim: immediate and grokking equally likely at every width
 SY4_FAILS = [[0.7, 0.15, 0.15], [0.3, 0.35, 0.35], [0, 0.5, 0.5], [0, 0.5, 0.5], [0, 0.5, 0.5]]
-
-
-def sy10_trend(axis_x: dict, axis_y: dict, margin: float = MARGIN) -> ClaimResult:
-    """SY10's "no trend": per axis, the OLS slope of log10(onset / P×) on the axis value
-    (log10 for a multiplicative axis), times the axis's range (the change over the whole
-    range), has a 90 % t-interval inside ±``margin`` (supported when so on every axis with
-    >= 3 cells with a point P×); refuted when on some axis the change lies beyond the margin
-    with a Holm-adjusted one-sided p < 0.05; else inconclusive. ``axis_y`` values None or NaN
-    (no onset or no point P×) are left out."""
-    tol = f"per-axis change of log10(onset / P×) over the axis's range inside ±{margin} (TOST)"
-    rows, details = [], {}
-    for axis, xs in axis_x.items():
-        x = np.asarray(xs, dtype=float)
-        y = np.array([np.nan if v is None else v for v in axis_y[axis]], dtype=float)
-        ok = np.isfinite(x) & np.isfinite(y)
-        details[axis] = {"cells": int(x.size), "with a point P×": int(ok.sum())}
-        if ok.sum() < 3 or np.unique(x[ok]).size < 3:
-            continue
-        fit = stats.linregress(x[ok], y[ok])
-        span = float(x[ok].max() - x[ok].min())
-        est, se, df = fit.slope * span, fit.stderr * span, int(ok.sum()) - 2
-        q90 = stats.t.ppf(0.95, df)
-        p_beyond = stats.t.sf((abs(est) - margin) / se, df) if se > 0 else float(abs(est) <= margin)
-        rows.append((axis, est, (est - q90 * se, est + q90 * se), p_beyond))
-        details[axis].update({"change": est, "interval90": rows[-1][2], "p_beyond": p_beyond})
-    name = "largest |change of log10(onset / P×)| over an axis"
-    if not rows:
-        why = "no axis has 3 values with an onset and a point P×: " + ", ".join(
-            f"{a}: {d['with a point P×']} of {d['cells']}" for a, d in details.items()
-        )
-        return decide_unmeasurable(name, tol, why, **details)
-    ph = holm([r[3] for r in rows])
-    worst = max(rows, key=lambda r: abs(r[1]))
-    if any(p < 0.05 for p in ph):
-        axis = rows[int(np.argmin(ph))][0]
-        verdict, rule = Verdict.REFUTED, f"refuted: the change along {axis} exceeds ±{margin}"
-    elif all(-margin < r[2][0] and r[2][1] < margin for r in rows) and len(rows) == len(axis_x):
-        verdict, rule = Verdict.SUPPORTED, "supported: every axis's 90 % interval is inside"
-    else:
-        verdict, rule = Verdict.INCONCLUSIVE, "inconclusive: an axis's 90 % interval is not inside"
-    return ClaimResult(name, worst[1], worst[2], None, tol, verdict, rule, details)

@@ -46,6 +46,62 @@ def claim_order(claim_id: str) -> tuple:
     return ({"SY": 0, "CH": 1, "BR": 2}.get(prefix, 3), int(number) if number else 0, claim_id)
 
 
+COUNTED = ("supported", "refuted", "inconclusive", "error", "planned")
+CLAIM_RULE = (
+    "A claim with several test cases (SY6 per prime, SY10 per cell and its trend, the CH "
+    "sweeps and values) counts once: refuted if any of its cases is refuted; supported only if "
+    "every case is supported; otherwise inconclusive, or error when a case has no verdict "
+    "(an error) and none is refuted."
+)
+
+
+def claim_verdict(verdicts: list[str]) -> str:
+    """One verdict per claim from its cases' verdicts (``CLAIM_RULE``)."""
+    if "refuted" in verdicts:
+        return "refuted"
+    if verdicts and all(v == "supported" for v in verdicts):
+        return "supported"
+    if "error" in verdicts:
+        return "error"
+    if verdicts and all(v == "planned" for v in verdicts):
+        return "planned"
+    return "inconclusive"
+
+
+def verdict_counts(results: list[dict]) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
+    """The verdicts counted per test case and per claim id, and each claim's verdict."""
+    per_claim: dict[str, list[str]] = defaultdict(list)
+    for e in results:
+        per_claim[e["claim_id"]].append(verdict_of(e))
+    claims = {
+        c: claim_verdict(v) for c, v in sorted(per_claim.items(), key=lambda kv: claim_order(kv[0]))
+    }
+    tests = {k: sum(verdict_of(e) == k for e in results) for k in COUNTED}
+    by_claim = {k: sum(v == k for v in claims.values()) for k in COUNTED}
+    return tests, by_claim, claims
+
+
+def _counts_section(results: list[dict]) -> list[str]:
+    tests, by_claim, claims = verdict_counts(results)
+    shown = [k for k in COUNTED if tests[k] or by_claim[k]]
+    lines = [
+        "## Counts",
+        "",
+        "| | " + " | ".join(shown) + " | total |",
+        "|---|" + "---|" * (len(shown) + 1),
+        f"| test cases | {' | '.join(str(tests[k]) for k in shown)} | {len(results)} |",
+        f"| claims | {' | '.join(str(by_claim[k]) for k in shown)} | {len(claims)} |",
+        "",
+        CLAIM_RULE,
+        "",
+        "Per claim: "
+        + ", ".join(f"{c} {VERDICT_MARK.get(v, v).split()[0]}" for c, v in claims.items())
+        + ".",
+        "",
+    ]
+    return lines
+
+
 def render(results: list[dict], meta: dict, moved) -> str:
     lines = [f"# grokclaims report: {meta['scale']} scale", ""]
     if meta.get("partial"):
@@ -73,6 +129,9 @@ def render(results: list[dict], meta: dict, moved) -> str:
         "inconclusive (skip); an outcome declared for this scale in "
         "`grokclaims/verdicts/expected.py` is marked *expected*.",
         "",
+    ]
+    lines += _counts_section(results)
+    lines += [
         "## Verdicts",
         "",
         "| test | claim | verdict | estimate [95 % interval] | tolerance | figure |",
