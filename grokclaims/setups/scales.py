@@ -15,7 +15,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from grokclaims.setups.capacity import CapacitySweep
+from grokclaims.setups.capacity import MemoryGrid
 from grokclaims.setups.race import RaceCell
 from grokclaims.setups.sources import ChopraSetup, TutorialSetup
 
@@ -26,7 +26,7 @@ AXES = ("weight_decay", "alpha", "dropout", "lr", "init_scale", "op", "depth", "
 @dataclass(frozen=True)
 class SongYeScale:
     central: tuple[RaceCell, ...]  # one cell per prime: SY6 is parametrised over these
-    capacity: CapacitySweep
+    capacity: MemoryGrid  # SY1, SY2, SY8: random targets of several sizes n at fixed widths
     suites: dict[str, tuple] = field(default_factory=dict)  # axis -> values swept (SY10)
     shuffled: bool = True  # train the shuffled-label control on the central cells (SY9)
 
@@ -126,7 +126,16 @@ PAPER = Scale(
     n_seeds=10,
     sy=SongYeScale(
         central=tuple(RaceCell(p=p, dims=_PAPER_DIMS) for p in (97, 107, 113, 127, 139)),
-        capacity=CapacitySweep(p=97, dims=(8, 12, 16, 24, 32), n_saturate=60_000, max_epochs=2_000),
+        # The race cell's 4,704 training pairs at n/4 ... 2n (C·P/K ~0.1-10 over these widths
+        # at C ~ 0.6-2); the probe at the authors' sizes and 2,000 epochs.
+        capacity=MemoryGrid(
+            cell=RaceCell(p=97, dims=_PAPER_DIMS),
+            dims=(20, 32, 48, 64, 96, 128),
+            sizes=(1_176, 2_352, 4_704, 9_408),
+            probe_dims=(8, 12, 16, 24, 32),
+            probe_sizes=(30_000, 60_000),
+            probe_epochs=2_000,
+        ),
         suites={
             "weight_decay": (0.1, 0.3, 1.0, 3.0),
             "alpha": (0.3, 0.4, 0.5, 0.6, 0.7),
@@ -153,7 +162,14 @@ NIGHTLY = Scale(
         central=tuple(
             RaceCell(p=p, dims=(24, 32, 48, 64, 96), max_epochs=4_000) for p in (97, 113)
         ),
-        capacity=CapacitySweep(p=97, dims=(8, 12, 16, 24), n_saturate=40_000, max_epochs=1_000),
+        capacity=MemoryGrid(
+            cell=RaceCell(p=97, dims=(24, 32, 48, 64, 96), max_epochs=4_000),
+            dims=(24, 32, 48, 64),
+            sizes=(1_176, 2_352, 4_704),
+            probe_dims=(8, 12, 16, 24),
+            probe_sizes=(20_000, 40_000),
+            probe_epochs=1_000,
+        ),
         suites={
             "weight_decay": (0.3, 1.0, 3.0),
             "alpha": (0.4, 0.5, 0.6),
@@ -172,18 +188,23 @@ NIGHTLY = Scale(
 # -- smoke: the 2-core CI CPU, the whole `pytest claims` in <= 20 minutes ---------------------
 # Calibrated by measurement: docs/calibration.md.
 
+_SMOKE_CELL = RaceCell(
+    p=23, op="+", alpha=0.9, dims=(6, 8, 12, 16, 24), max_epochs=4_000, eval_every=20
+)
 SMOKE = Scale(
     name="smoke",
     description="a CPU laptop or CI: small primes and widths calibrated so that every "
     "phenomenon can show within a few thousand epochs; 3 seeds; <= 20 minutes on 2 cores",
     n_seeds=3,
     sy=SongYeScale(
-        central=(
-            RaceCell(
-                p=23, op="+", alpha=0.9, dims=(6, 8, 12, 16, 24), max_epochs=4_000, eval_every=20
-            ),
+        central=(_SMOKE_CELL,),
+        capacity=MemoryGrid(
+            cell=_SMOKE_CELL,
+            dims=(4, 8, 12, 16),
+            sizes=(160, 476, 960),
+            probe_dims=(4, 8, 12, 16),
+            probe_sizes=(476, 960),
         ),
-        capacity=CapacitySweep(p=23, dims=(4, 6, 8), n_saturate=1_500, max_epochs=1_000),
         suites={"alpha": (0.8,)},
     ),
     # CH: at p = 31 and alpha 0.5 no seed groks by 5,000 epochs (480 training pairs); alpha 0.9
