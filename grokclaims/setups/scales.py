@@ -119,19 +119,21 @@ class Scale:
 # -- paper: the authors' grids ----------------------------------------------------------------
 
 _PAPER_DIMS = (20, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1000)
+_PAPER_CENTRAL = tuple(RaceCell(p=p, dims=_PAPER_DIMS) for p in (97, 107, 113, 127, 139))
 PAPER = Scale(
     name="paper",
     description="the authors' grids: primes 97-139, 10 seeds, dims 20-1,000, the ten suites; "
     "a multi-GPU node or a cluster",
     n_seeds=10,
     sy=SongYeScale(
-        central=tuple(RaceCell(p=p, dims=_PAPER_DIMS) for p in (97, 107, 113, 127, 139)),
-        # The race cell's 4,704 training pairs at n/4 ... 2n (C·P/K ~0.1-10 over these widths
-        # at C ~ 0.6-2); the probe at the authors' sizes and 2,000 epochs.
+        central=_PAPER_CENTRAL,
+        # The p = 97 cell's 4,656 training pairs (K = 30,866 bits) at n/4 ... 4n: C·P/K spans
+        # ~0.1-30 over these widths at C = 0.6-2.2; the probe at the sizes of the authors'
+        # capacity runs and 2,000 epochs.
         capacity=MemoryGrid(
-            cell=RaceCell(p=97, dims=_PAPER_DIMS),
+            cell=_PAPER_CENTRAL[0],
             dims=(20, 32, 48, 64, 96, 128),
-            sizes=(1_176, 2_352, 4_704, 9_408),
+            sizes=(1_164, 2_328, 4_656, 9_312, 18_624),
             probe_dims=(8, 12, 16, 24, 32),
             probe_sizes=(30_000, 60_000),
             probe_epochs=2_000,
@@ -153,21 +155,26 @@ PAPER = Scale(
 
 # -- nightly: one 8-GPU node overnight (<= 8 GPU-hours by cost.estimate_seconds) ---------------
 
+_NIGHTLY_CENTRAL = tuple(
+    RaceCell(p=p, dims=(24, 32, 48, 64, 96), max_epochs=4_000) for p in (97, 113)
+)
 NIGHTLY = Scale(
     name="nightly",
     description="one 8-GPU node overnight: primes 97 and 113, 5 seeds, 5 dims, three values "
     "per swept axis, 4,000-epoch budgets; <= 8 GPU-hours by the engine's estimate",
     n_seeds=5,
     sy=SongYeScale(
-        central=tuple(
-            RaceCell(p=p, dims=(24, 32, 48, 64, 96), max_epochs=4_000) for p in (97, 113)
-        ),
+        central=_NIGHTLY_CENTRAL,
+        # The p = 97 cell's 4,656 training pairs (K = 30,866 bits) at n/4 ... n: C·P/K spans
+        # 0.22-6.5 over dims 16-48 at the smoke race setting's C = 0.6 (docs/calibration.md);
+        # n = 4,656 is the cell's own random-target runs. (2n and dim 64 would cost 0.2
+        # GPU-hours more than the node has.)
         capacity=MemoryGrid(
-            cell=RaceCell(p=97, dims=(24, 32, 48, 64, 96), max_epochs=4_000),
-            dims=(24, 32, 48, 64),
-            sizes=(1_176, 2_352, 4_704),
+            cell=_NIGHTLY_CENTRAL[0],
+            dims=(16, 24, 32, 48),
+            sizes=(1_164, 2_328, 4_656),
             probe_dims=(8, 12, 16, 24),
-            probe_sizes=(20_000, 40_000),
+            probe_sizes=(10_000, 20_000),
             probe_epochs=1_000,
         ),
         suites={
