@@ -27,7 +27,7 @@ def capacity(
 ):
     """One panel per setting: final memorised bits against P per run, filled where the run held
     less than its data and had saturated (the points C is fitted on), open where it was still
-    gaining bits (a lower bound), grey where it held (nearly) all K bits; the fitted line, each
+    gaining bits (a lower bound), grey where it memorised or held >= 0.9 K; the fitted line, each
     dataset's K and the reference capacities."""
     fig, axes = plt.subplots(1, len(datas), figsize=(5.5 * len(datas), 4), squeeze=False)
     for ax, (label, d) in zip(axes[0], datas.items()):
@@ -64,7 +64,7 @@ def capacity(
                     marker=mk,
                     s=12,
                     alpha=0.5,
-                    label=f"n = {n:,.0f}: holds (nearly) all K",
+                    label=f"n = {n:,.0f}: memorised or holds ≥ 0.9 K",
                 )
             ax.axhline(
                 d.K[rows][0],

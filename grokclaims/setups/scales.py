@@ -205,12 +205,15 @@ SMOKE = Scale(
     n_seeds=3,
     sy=SongYeScale(
         central=(_SMOKE_CELL,),
+        # SY1/SY2/SY8 (docs/calibration.md, "Memory grid"): the central cell's 476 random
+        # targets and n = 160, 320 at dims 4-24, at the race's setting; the probe setting only
+        # at n = 476 beside the cell's own runs (saturating it is beyond the smoke budget).
         capacity=MemoryGrid(
             cell=_SMOKE_CELL,
-            dims=(4, 8, 12, 16),
-            sizes=(160, 476, 960),
-            probe_dims=(4, 8, 12, 16),
-            probe_sizes=(476, 960),
+            dims=(4, 8, 12, 16, 24),
+            sizes=(160, 320, 476),
+            probe_dims=(4, 6, 8),
+            probe_sizes=(476,),
         ),
         suites={"alpha": (0.8,)},
     ),
