@@ -71,11 +71,11 @@ def _sy2_draw(x50: float, steep: float = 6.0):
 
 
 SY8_P = np.array([2488.0, 5268, 9072, 19752])  # smoke dims 8, 12, 16, 24
-SY8_K = np.array([160, 476, 960]) * math.log2(25)  # the smoke sizes n at p = 23
+SY8_K = np.array([160, 320, 476]) * math.log2(25)  # the smoke sizes n at p = 23
 
 
 def _sy8_draw(k_exponent: float, slope: float = -1.3):
-    """T_mem = 300 (C·P / 4K)^slope · (K / K_476)^k_exponent: with ``k_exponent`` = 0 the
+    """T_mem = 300 (C·P / 4K)^slope · (K / K_320)^k_exponent: with ``k_exponent`` = 0 the
     capacity model holds (T depends on C·P/K alone); with ``k_exponent`` = slope K has no
     effect (the baseline's world). Censored past ``BUDGET``."""
 
@@ -124,7 +124,7 @@ RULES = {
         sy8,
         holds=Scenario(
             _sy8_draw(0.0),
-            "T_mem ∝ (C·P/K)^-1.3 (300 epochs at C·P/K = 4), 3 cells n = 160/476/960 at p = 23, "
+            "T_mem ∝ (C·P/K)^-1.3 (300 epochs at C·P/K = 4), 3 cells n = 160/320/476 at p = 23, "
             f"4 widths, log-sd {SPREAD_MEM}, censored at {BUDGET}",
         ),
         fails=Scenario(_sy8_draw(-1.3), "T_mem ∝ P^-1.3 with no effect of K"),

@@ -29,7 +29,7 @@ def capacity(
     less than its data and had saturated (the points C is fitted on), open where it was still
     gaining bits (a lower bound), grey where it memorised or held >= 0.9 K; the fitted line, each
     dataset's K and the reference capacities."""
-    fig, axes = plt.subplots(1, len(datas), figsize=(5.5 * len(datas), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(datas), figsize=(8 * len(datas), 4.2), squeeze=False)
     for ax, (label, d) in zip(axes[0], datas.items()):
         for k, n in enumerate(np.unique(d.n)):
             rows = d.n == n
@@ -73,19 +73,21 @@ def capacity(
                 lw=0.7,
                 label=f"K = {d.K[rows][0]:,.0f} bits (n = {n:,.0f})",
             )
-        grid = np.linspace(0, d.P.max() * 1.05, 50)
+        grid = np.geomspace(d.P.min() / 1.5, d.P.max() * 1.5, 50)
         slope, intercept = fits.get(label, (np.nan, np.nan))
         if np.isfinite(slope):
-            ax.plot(
-                grid, intercept + slope * grid, "k-", lw=1, label=f"fit: C = {slope:.2f} bits/param"
-            )
+            line = intercept + slope * grid
+            ok = line > 0
+            ax.plot(grid[ok], line[ok], "k-", lw=1, label=f"fit: C = {slope:.2f} bits/param")
         for name, c in references.items():
             ax.plot(grid, c * grid, ls=":", lw=1, label=f"{name}: {c} bits/param")
-        ax.set_ylim(0, max(np.nanmax(d.bits), 1) * 1.4)
+        _log_x(ax)
+        ax.set_yscale("log")
+        ax.set_ylim(np.nanmin(d.bits) / 2, d.K.max() * 3)
         ax.set_xlabel("parameters P")
         ax.set_ylabel("memorised bits (final evaluation)")
         ax.set_title(f"{label}: {d.grid.setup(d.setting)}", fontsize=9)
-        ax.legend(fontsize=6, loc="upper left")
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -161,10 +163,12 @@ def speed(d: MemoryData, C: float, fit: tuple[float, float] | None, title: str =
                 "-",
                 lw=1,
                 color=f"C{k}",
-                label=f"capacity model, n = {n:,.0f}: T = 10^{a:.2f} (C·P/K)^{b:.2f}",
+                label=f"fit on every size, drawn at n = {n:,.0f}: T = 10^{a:.2f} (C·P/K)^{b:.2f}",
             )
     _log_x(ax)
     ax.set_yscale("log")
+    observed = d.t_mem[~np.isnan(d.t_mem)]
+    ax.set_ylim(observed.min() / 2 if observed.size else budget / 10, budget * 2.5)
     ax.set_xlabel("parameters P")
     ax.set_ylabel("T_mem (epochs to 99 % running train accuracy)")
     ax.legend(fontsize=6)
