@@ -1,18 +1,19 @@
 """Song & Ye, "Model capacity determines grokking through competing memorisation and
 generalisation speeds": claims SY1-SY10 of CLAIMS.md.
 
-Runs: the capacity sweep (SY1), and race cells: each trains the modular task (T_gen, the
-delay), random targets of equivalent complexity (T_mem) and, on the central cells, the task's
-own inputs with shuffled labels (SY9), for every width and seed of the scale. The central cell
-of the first prime feeds SY2-SY5, SY8 and SY9; SY6 runs per prime, SY10 per swept cell, SY7 over
-every cell. Tolerances are CLAIMS.md's. C = 2.16 bits per parameter is the authors' capacity of
-this transformer; SY1 measures ours and reports it beside theirs. SY3 and SY5 use the C that
-SY1's sweep measures (its own setting, not yet the race's regularisation); SY2 and SY8 still
-use the authors' 2.16 (they need SY1 at the race's setting and more dataset sizes).
+Runs: race cells, each training the modular task (T_gen, the delay), random targets of
+equivalent complexity (T_mem) and, on the central cells, the task's own inputs with shuffled
+labels (SY9), for every width and seed of the scale; and the memory grid (SY1, SY2, SY8):
+random targets of several dataset sizes n at fixed widths, at the race's setting and at the
+capacity probe's, whose runs at the cell's own n are the first central cell's. That cell and the
+grid feed SY1-SY5, SY8 and SY9; SY6 runs per prime, SY10 per swept cell, SY7 over every cell.
+Tolerances are CLAIMS.md's. C = 2.16 bits per parameter is the authors' capacity of this
+transformer: SY1 measures ours at both settings and reports it beside theirs; SY2, SY3, SY5 and
+SY8 use the C measured at the race's setting, never 2.16.
 
 Revision 2 (CLAIMS.md): a milestone never reached is censored at the epochs trained, never a
 number; each claim's rule is a function of ``grokclaims.claimrules.song_ye`` (and
-``song_ye_regimes``) whose simulated error rates the report shows.
+``song_ye_regimes``, ``song_ye_capacity``) whose simulated error rates the report shows.
 """
 
 from __future__ import annotations
