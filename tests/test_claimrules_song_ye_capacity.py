@@ -12,10 +12,13 @@ import math
 import numpy as np
 import pytest
 
+from grokclaims.analysis.capacity import capacity_of
 from grokclaims.claimrules import RULES
 from grokclaims.claimrules import song_ye_capacity as cap
 from grokclaims.claimrules import song_ye_capacity_sim as sim
 from grokclaims.claimrules.errors import error_rates
+from grokclaims.setups.scales import SMOKE
+from grokclaims.spec.run import ensemble_key
 from grokclaims.verdicts import Verdict
 from grokclaims.verdicts.rules import parts_of
 
@@ -174,3 +177,28 @@ def test_sy8_censored_runs_are_not_times():
 def test_the_capacity_rules_are_registered_and_tell_the_scenarios_apart(claim_id):
     rates = error_rates(RULES[claim_id], 5, reps=40)
     assert rates.power > 0.8 and rates.false_support < 0.1
+
+
+# ------------------------------------------------------------ the memory grid and its C
+
+
+def test_capacity_of_uses_only_points_over_capacity():
+    P = np.array([1000.0, 2000, 3000, 4000])
+    bits = (2 * P + 10)[:, None] * np.ones((1, 3))
+    bits[3] = 500.0  # held its (small) data: a lower bound, not the capacity
+    over = np.ones_like(bits, dtype=bool)
+    over[3, 0] = False  # one seed memorised: the whole point is left out
+    fit = capacity_of(P, bits, over)
+    assert fit.slope == pytest.approx(2.0) and fit.n_points == 9
+
+
+def test_memory_grid_reuses_the_cells_runs_and_shares_their_ensembles():
+    grid = SMOKE.sy.capacity
+    cell = grid.cell
+    assert grid.spec("race", 8, cell.n_train, 0).run_id == cell.memory_spec(8, 0).run_id
+    probe = grid.spec("probe", 8, cell.n_train, 0)
+    assert probe.optim.weight_decay == 0.01 and probe.model.dropout == 0.0
+    assert ensemble_key(probe) == ensemble_key(cell.task_spec(8, 0))
+    other = grid.spec("race", 8, 160, 0)
+    assert other.task.n_train == 160 and other.optim.weight_decay == cell.weight_decay
+    assert len({s.run_id for s in grid.specs((0, 1, 2))}) == len(grid.specs((0, 1, 2)))
