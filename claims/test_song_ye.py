@@ -1,46 +1,43 @@
 """Song & Ye, "Model capacity determines grokking through competing memorisation and
 generalisation speeds": claims SY1-SY10 of CLAIMS.md.
 
-Runs: the capacity sweep (SY1), and race cells: each trains the modular task (T_gen, the
-delay), random targets of equivalent complexity (T_mem) and, on the central cells, the task's
-own inputs with shuffled labels (SY9), for every width and seed of the scale. The central cell
-of the first prime feeds SY2-SY5, SY8 and SY9; SY6 runs per prime, SY10 per swept cell, SY7 over
-every cell. Tolerances are CLAIMS.md's. C = 2.16 bits per parameter is the authors' capacity of
-this transformer; SY1 measures ours and reports it beside theirs. SY3 and SY5 use the C that
-SY1's sweep measures (its own setting, not yet the race's regularisation); SY2 and SY8 still
-use the authors' 2.16 (they need SY1 at the race's setting and more dataset sizes).
+Runs: race cells, each training the modular task (T_gen, the delay), random targets of
+equivalent complexity (T_mem) and, on the central cells, the task's own inputs with shuffled
+labels (SY9), for every width and seed of the scale; and the memory grid (SY1, SY2, SY8):
+random targets of several dataset sizes n at fixed widths, at the race's setting and at the
+capacity probe's, whose runs at the cell's own n are the first central cell's. That cell and the
+grid feed SY1-SY5, SY8 and SY9; SY6 runs per prime, SY10 per swept cell, SY7 over every cell.
+Tolerances are CLAIMS.md's. C = 2.16 bits per parameter is the authors' capacity of this
+transformer: SY1 measures ours at both settings and reports it beside theirs; SY2, SY3, SY5 and
+SY8 use the C measured at the race's setting, never 2.16.
 
 Revision 2 (CLAIMS.md): a milestone never reached is censored at the epochs trained, never a
 number; each claim's rule is a function of ``grokclaims.claimrules.song_ye`` (and
-``song_ye_regimes``) whose simulated error rates the report shows.
+``song_ye_regimes``, ``song_ye_capacity``) whose simulated error rates the report shows.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 
 import numpy as np
 import pytest
 
-from grokclaims.analysis.bootstrap import capacity_interval, seed_bootstrap_interval
-from grokclaims.analysis.capacity import fit_capacity
+from grokclaims.analysis.capacity import capacity_of
 from grokclaims.analysis.milestones import median_p_per_regime
-from grokclaims.analysis.speed import holdout_fit, holdout_median_error
-from grokclaims.analysis.statistic import share
 from grokclaims.claimrules import song_ye as rules
+from grokclaims.claimrules import song_ye_capacity as cap_rules
+from grokclaims.claimrules import song_ye_capacity_sim as cap_sim
 from grokclaims.claimrules import song_ye_cells as cells_rules
 from grokclaims.claimrules import song_ye_regimes as regimes
+from grokclaims.figures import capacity as cap_figures
 from grokclaims.figures import race as figures
 from grokclaims.plugin import session_scale
-from grokclaims.setups.capacity_data import measure_sweep
+from grokclaims.setups.capacity import SETTINGS
+from grokclaims.setups.capacity_data import OVER_CAPACITY, measure_memory
 from grokclaims.setups.race_data import measure_cell
 from grokclaims.verdicts import (
-    decide_all,
-    decide_conjunction,
-    decide_interval,
-    decide_point,
     decide_unmeasurable,
     parts_of,
     with_headline,
@@ -89,28 +86,35 @@ on_reference_cell = pytest.mark.xdist_group("sy-central-0")
 # -- shared steps --------------------------------------------------------------------------
 
 
-def race_data(grok, cells, *, shuffled_on=(), capacity: bool = False):
-    """Every cell's runs in one registry call, measured per cell; with ``capacity`` also SY1's
-    sweep (in the same call), and then the measured C as well."""
+def race_data(grok, cells, *, shuffled_on=(), memory: bool = False):
+    """Every cell's runs in one registry call, measured per cell; with ``memory`` also the
+    memory grid's runs (SY1, SY2, SY8) in the same call, so that each width's runs share one
+    ensemble, measured per setting ("race", "probe")."""
     specs = [s for c in cells for s in c.specs(grok.seeds, shuffled=c in shuffled_on)]
-    sweep = grok.scale.sy.capacity
-    extra = sweep.specs(grok.seeds) if capacity else []
-    runs = {r.run_id: r for r in grok.runs(specs + extra)}
+    grid = grok.scale.sy.capacity
+    if memory:  # the grid's race runs at the cell's own n are the cell's random-target runs
+        specs = list({s.run_id: s for s in specs + grid.specs(grok.seeds)}.values())
+    runs = {r.run_id: r for r in grok.runs(specs)}
     datas = [measure_cell(c, grok.seeds, runs) for c in cells]
-    if not capacity:
+    if not memory:
         return datas
-    cap = measure_sweep(sweep, grok.seeds, runs)
-    return datas, float(fit_capacity(cap.P, cap.bits).slope)
+    return datas, {st: measure_memory(grid, st, grok.seeds, runs) for st in SETTINGS}
 
 
-def reference(grok, *, capacity: bool = False):
+def reference(grok, *, memory: bool = False):
     """The first central cell, with the shuffled-label control when the scale trains it; with
-    ``capacity`` also C measured by SY1's sweep as it exists now (its own setting, not yet the
-    race's weight decay 1 and dropout 0.2; its runs are not saturated, so C is a lower bound)."""
+    ``memory`` also the memory grid (whose race setting is this cell's)."""
     sy = grok.scale.sy
     cell = sy.central[0]
-    out = race_data(grok, [cell], shuffled_on=(cell,) if sy.shuffled else (), capacity=capacity)
-    return (out[0][0], out[1]) if capacity else out[0]
+    out = race_data(grok, [cell], shuffled_on=(cell,) if sy.shuffled else (), memory=memory)
+    return (out[0][0], out[1]) if memory else out[0]
+
+
+def capacity(mem: dict, setting: str = "race"):
+    """C measured by SY1 at a setting: the line through the runs that held less than their data
+    (CLAIMS.md: SY2, SY3, SY5 and SY8 use the race setting's, never the source's 2.16)."""
+    d = mem[setting]
+    return capacity_of(d.P, d.bits, d.over_capacity)
 
 
 # -- SY1, SY2: capacity ----------------------------------------------------------------------
@@ -122,63 +126,59 @@ def reference(grok, *, capacity: bool = False):
     statement="memorised bits grow linearly with "
     "parameters; the capacity C is a constant of the architecture",
 )
-@pytest.mark.xdist_group("sy-capacity")
+@on_reference_cell
 def test_sy1_memorised_bits_grow_linearly_with_parameters(grok):
     """We establish information-theoretic estimates of model capacity and dataset complexity
     (authors' README); Morris et al. report about 3.6 bits per parameter, the authors 2.16."""
-    sweep = grok.scale.sy.capacity
-    runs = {r.run_id: r for r in grok.runs(sweep.specs(grok.seeds))}
-    cap = measure_sweep(sweep, grok.seeds, runs)
-    fit = fit_capacity(cap.P, cap.bits)
-    ci = capacity_interval(cap.P, cap.bits, rng=rng("SY1"))
-    K = sweep.complexity(sweep.n_saturate)
-    grok.record(
-        "capacity C",
-        fit.slope,
-        ci.interval,
-        unit="bits/parameter",
-        source_value=C_PAPER,
-        note=f"bootstrap over {ci.resampled}",
-    )
-    grok.record("R² of bits on P", fit.r_squared)
-    grok.record(
-        "runs saturated",
-        share(cap.saturated),
-        note=f"bits grew < 5 % over the last quarter of {sweep.max_epochs} epochs",
-    )
-    grok.record("dataset complexity K (saturating data)", K, unit="bits")
+    _, mem = reference(grok, memory=True)
+    result = cap_rules.sy1({st: d.capacity_kwargs() for st, d in mem.items()}, rng=rng("SY1"))
+    parts = parts_of(result)
+    fits = {}
+    for st, d in mem.items():
+        fit, part = capacity(mem, st), parts[st]
+        fits[st] = (fit.slope, fit.intercept)
+        decided = part.interval is not None
+        grok.record(
+            f"capacity C ({st}: {d.grid.setup(st)})",
+            part.estimate if decided else fit.slope,
+            part.interval,
+            unit="bits/parameter",
+            source_value=C_PAPER,
+            note=f"R² {fit.r_squared:.3f} over {fit.n_points} runs"
+            + ("" if decided else f"; not decided: {part.rule}"),
+        )
+        use = d.over_capacity.all(axis=1)
+        unsat = [
+            f"dim {dm}, n = {n:,.0f}, seed {grok.seeds[j]}"
+            for i, (dm, n) in enumerate(zip(d.dims, d.n))
+            for j in range(d.bits.shape[1])
+            if use[i] and not d.saturated[i, j]
+        ]
+        grok.record(
+            f"runs measuring C ({st})",
+            float(use.sum() * d.bits.shape[1]),
+            note=f"{int(use.sum())} of {use.size} (width, n) points held < {OVER_CAPACITY} K in "
+            f"every seed; unsaturated (bits grew ≥ 5 % over the last quarter): "
+            + (", ".join(unsat) or "none"),
+        )
     grok.figure(
-        figures.capacity(
-            cap.P,
-            cap.bits,
-            fit.slope,
-            fit.intercept,
-            K,
+        cap_figures.capacity(
+            mem,
+            fits,
             {"Song & Ye": C_PAPER, "Morris et al.": 3.6},
-            title=f"SY1: capacity, p = {sweep.p}, n = {sweep.n_saturate}",
+            title="SY1: memorised bits against P at the probe's and the race's setting",
         )
     )
-    parts = {
-        "R² ≥ 0.9": decide_point("R²", fit.r_squared, 0.9, 1.0, "R² ≥ 0.9"),
-        "C in [1, 4]": decide_interval(
-            "C", fit.slope, ci.interval, 1.0, 4.0, "C in [1, 4] bits/parameter"
-        ),
-    }
-    if not cap.saturated.all():
-        parts["saturated"] = decide_unmeasurable(
-            "saturated runs",
-            "every run saturated",
-            f"{int((~cap.saturated).sum())} of {cap.saturated.size} runs still gained bits "
-            "late in training, so their bits are below their capacity",
-        )
-    result = decide_conjunction("SY1", parts)
+    grok.record_parts(parts)
+    grok.record_error_rates(cap_sim.RULES["SY1"])
+    race = parts["race"]
     grok.conclude(
         with_headline(
             result,
-            "C (bits/parameter)",
-            fit.slope,
-            ci.interval,
-            "linear fit R² ≥ 0.9 and C in [1, 4] bits/parameter",
+            "C (race setting)",
+            race.estimate if race.interval is not None else fits["race"][0],
+            race.interval,
+            "R² ≥ 0.9 and C's 95 % CI in [1, 4] bits/parameter at both settings",
         )
     )
 
@@ -192,56 +192,43 @@ def test_sy1_memorised_bits_grow_linearly_with_parameters(grok):
 def test_sy2_memorises_only_with_enough_capacity(grok):
     """We establish information-theoretic estimates of model capacity and dataset complexity,
     confirming that models generalise when the two are comparable (authors' README)."""
-    data = reference(grok)
-    K = data.cell.complexity
-    capacity = np.repeat((C_PAPER * data.P)[:, None], len(grok.seeds), axis=1)
-    memorised = np.isfinite(data.t_mem)
-    labels = np.array([[f"P={p:.0f}/seed {s}" for s in grok.seeds] for p in data.P])
-    low, high = capacity < K / 2, capacity > 2 * K
-    grok.record("dataset complexity K", K, unit="bits")
+    _, mem = reference(grok, memory=True)
+    d = mem["race"]
+    C = capacity(mem).slope
+    result = cap_rules.sy2(d.P, d.K, d.memorised, C, rng=rng("SY2"))
+    det = result.details
     grok.record(
-        "runs with C·P < K/2 that memorised",
-        float(memorised[low].sum()),
-        note=f"of {int(low.sum())}",
+        "C (race setting, SY1)",
+        C,
+        unit="bits/parameter",
+        source_value=C_PAPER,
+        note=f"{d.grid.setup('race')}; SY1's line through the runs that held less than their "
+        "data, taken as fixed here (its own verdict is SY1's); the source's 2.16 is shown "
+        "beside it, not used",
     )
-    grok.record(
-        "runs with C·P > 2K that memorised",
-        float(memorised[high].sum()),
-        note=f"of {int(high.sum())}; budget {data.cell.max_epochs} epochs",
-    )
+    if "ratios" in det:
+        grok.record("C·P/K spanned", max(det["ratios"]), note=f"from {min(det['ratios']):.2f}")
+        grok.record(
+            "runs below K/2 that memorised",
+            float(len(det["below_half_memorised"])),
+            note="; ".join(det["below_half_memorised"]) or "none",
+        )
+        grok.record(
+            "runs above 2K that did not memorise",
+            float(len(det["above_2_not"])),
+            note="; ".join(det["above_2_not"]) or f"none (budget {d.grid.max_epochs:,} epochs)",
+        )
     grok.figure(
-        figures.times(
-            {"T_mem per seed": (data.P, data.t_mem)},
-            ylabel="epochs to 99 %",
-            budget=data.cell.max_epochs,
-            vlines={"C·P = K/2": K / 2 / C_PAPER, "C·P = 2K": 2 * K / C_PAPER},
-            title="SY2: memorisation of n_equiv random targets",
+        cap_figures.memorised(
+            d,
+            C,
+            det.get("logistic"),
+            result.interval,
+            title=f"SY2: memorisation within {d.grid.max_epochs:,} epochs against C·P/K",
         )
     )
-    parts = {
-        "C·P < K/2: never": decide_all(
-            "runs below K/2 that do not memorise",
-            list(~memorised[low]),
-            labels=list(labels[low]),
-            tolerance="no run memorises",
-        ),
-        "C·P > 2K: all": decide_all(
-            "runs above 2K that memorise",
-            list(memorised[high]),
-            labels=list(labels[high]),
-            tolerance="every run memorises within the budget",
-        ),
-    }
-    result = decide_conjunction("SY2", parts)
-    share_high = share(memorised[high])
-    grok.conclude(
-        with_headline(
-            result,
-            "share of C·P > 2K runs that memorise",
-            share_high,
-            tolerance=f"none below K/2 and all above 2K memorise (C = {C_PAPER})",
-        )
-    )
+    grok.record_error_rates(cap_sim.RULES["SY2"])
+    grok.conclude(result)
 
 
 # -- SY3-SY5: speeds and regimes on the central cell -------------------------------------
@@ -251,7 +238,8 @@ def test_sy2_memorises_only_with_enough_capacity(grok):
 @on_reference_cell
 def test_sy3_larger_models_memorise_faster(grok):
     """... recovering the known result that larger models memorise faster (abstract)."""
-    data, C = reference(grok, capacity=True)
+    data, mem = reference(grok, memory=True)
+    C = capacity(mem).slope
     budget = data.cell.max_epochs
     sufficient = data.cell.complexity < C * data.P
     result = rules.sy3(data.P[sufficient], data.t_mem[sufficient], budget, rng=rng("SY3"))
@@ -259,7 +247,7 @@ def test_sy3_larger_models_memorise_faster(grok):
         "capacity-sufficient widths",
         float(sufficient.sum()),
         note=f"C·P > K = {data.cell.complexity:.0f} bits with the measured C = {C:.2f} "
-        "bits/parameter (SY1's sweep, not yet at the race's regularisation); runs not "
+        f"bits/parameter (SY1 at the race's setting; the source's {C_PAPER}); runs not "
         f"memorising within {budget} epochs rank last (one shared budget)",
     )
     grok.figure(
@@ -329,7 +317,8 @@ def test_sy4_three_regimes(grok):
 def test_sy5_small_models_generalise_first(grok):
     """Surprisingly, even with a capacity that is theoretically greater than dataset
     complexity, we find that smaller models prefer to generalise first (authors' README)."""
-    data, C = reference(grok, capacity=True)
+    data, mem = reference(grok, memory=True)
+    C = capacity(mem).slope
     above = data.cell.complexity < C * data.P
     authors = regimes.regimes_at(data.delay, data.t_train, data.generalised, relative=False)
     relative = regimes.regimes_at(data.delay, data.t_train, data.generalised, relative=True)
@@ -484,50 +473,35 @@ def test_sy7_crossing_predicts_onset_across_cells(grok):
 def test_sy8_memorisation_speed_predicted_out_of_sample(grok):
     """An empirical model derived from the framework can predict memorization speed from model
     capacity and dataset complexity (abstract; referee §5)."""
-    data = reference(grok)
-    K = data.cell.complexity
-    x_all = np.log10(K / (C_PAPER * data.P))
-    reached = np.isfinite(data.t_mem)
-    usable = np.flatnonzero(reached.any(axis=1))  # widths (ascending P) with a T_mem
-    tol = "median |log10 error| ≤ 0.3 on the held-out larger half of P"
-    n_fit = max(2, math.ceil(usable.size / 2))
-    if usable.size - n_fit < 1:
-        grok.conclude(
-            decide_unmeasurable(
-                "median |log10 error|",
-                tol,
-                f"only {usable.size} widths memorise within the budget; "
-                "need 2 to fit and 1 to predict",
-            )
+    _, mem = reference(grok, memory=True)
+    d = mem["race"]
+    C = capacity(mem).slope
+    result = cap_rules.sy8(d.cells(), C, d.grid.max_epochs, rng=rng("SY8"))
+    det = parts_of(result)["error"].details if "error" in result.details else result.details
+    for P, K, t in d.cells():
+        grok.record(
+            f"widths memorising by {d.grid.max_epochs:,} epochs at K = {K:,.0f} bits",
+            float((~np.isnan(t)).any(axis=1).sum()),
+            note=f"of {len(P)}; C·P/K {C * P.min() / K:.2f}-{C * P.max() / K:.2f} (C = {C:.2f})",
         )
-        return
-    fit_rows, test_rows = usable[:n_fit], usable[n_fit:]
-    logt = np.log10(data.t_mem)
-    error = functools.partial(holdout_median_error, x_all, logt, fit_rows, test_rows)
-    seeds = np.arange(len(grok.seeds))
-    estimate = error(seeds)
-    interval = seed_bootstrap_interval(error, seeds.size, rng=rng("SY8"))
-    b, a = holdout_fit(x_all, logt, fit_rows, seeds)
-    grok.record(
-        "fit: log10 T_mem = a + b·log10(K / C·P)",
-        b,
-        note=f"a = {a:.3g}, fitted on P ≤ {data.P[fit_rows].max():,.0f}",
-    )
-    grok.record("median |log10 error| on held-out P", estimate, interval)
-    P_line = data.P[usable]
+    if "median_error_baseline" in det:
+        grok.record("median |log10 error|, baseline without K", det["median_error_baseline"])
+        grok.record(
+            "Wilcoxon p (model better than baseline)",
+            det["wilcoxon_p"],
+            note=f"{det['n_pairs']} held-out (cell, width) medians",
+        )
     grok.figure(
-        figures.times(
-            {
-                "T_mem (fit half)": (data.P[fit_rows], data.t_mem[fit_rows]),
-                "T_mem (held out)": (data.P[test_rows], data.t_mem[test_rows]),
-            },
-            ylabel="epochs to 99 % train",
-            budget=data.cell.max_epochs,
-            lines={"fit, extrapolated": (P_line, 10 ** (a + b * np.log10(K / (C_PAPER * P_line))))},
-            title="SY8: memorisation speed out of sample",
+        cap_figures.speed(
+            d,
+            C,
+            det.get("fit_all"),
+            title="SY8: T_mem across dataset sizes (leave one size out)",
         )
     )
-    grok.conclude(decide_interval("median |log10 error|", estimate, interval, 0.0, 0.3, tol))
+    grok.record_parts(parts_of(result))
+    grok.record_error_rates(cap_sim.RULES["SY8"])
+    grok.conclude(result)
 
 
 @pytest.mark.claim(

@@ -3,8 +3,8 @@ dataset complexity K of Song & Ye.
 
 Memorised bits follow Morris et al. (2025, "How much do language models memorize?"): an
 example with target probability q under a model carries log2 V + log2 q bits beyond the
-uniform guess over the V-token vocabulary. Points only: the bootstrap interval of C is
-``grokclaims.analysis.bootstrap.capacity_interval``.
+uniform guess over the V-token vocabulary. Points only: the interval of C and SY1's verdict are
+``grokclaims.claimrules.song_ye_capacity``'s.
 """
 
 from __future__ import annotations
@@ -85,6 +85,14 @@ def fit_capacity(P, bits) -> CapacityFit:
     rss = float(((ys - intercept - slope * xs) ** 2).sum())
     r2 = 1 - rss / tss if tss > 0 else math.nan
     return CapacityFit(slope, intercept, r2, int(xs.size))
+
+
+def capacity_of(P, bits, over_capacity) -> CapacityFit:
+    """``fit_capacity`` on the points (rows) whose every seed held less than its data: only
+    those bits are the model's capacity (a run that held all K bits gives a lower bound)."""
+    b = np.asarray(bits, dtype=float)
+    use = np.asarray(over_capacity, dtype=bool).all(axis=1) & np.isfinite(b).all(axis=1)
+    return fit_capacity(np.asarray(P, dtype=float)[use], b[use])
 
 
 def dataset_complexity(n_train: int, p: int) -> float:

@@ -8,12 +8,13 @@ and data where it holds. Imports ``grokclaims.analysis`` and ``grokclaims.verdic
 
 from __future__ import annotations
 
-from grokclaims.claimrules import chopra_sim, song_ye, song_ye_cells, tutorial
+from grokclaims.claimrules import chopra_sim, song_ye, song_ye_capacity_sim, song_ye_cells, tutorial
 from grokclaims.claimrules.errors import ClaimRule
 
 RULES: dict[str, ClaimRule] = {
     **chopra_sim.RULES,
     **song_ye.RULES,
+    **song_ye_capacity_sim.RULES,
     **song_ye_cells.RULES,
     **tutorial.RULES,
 }

@@ -1,4 +1,5 @@
-"""Song & Ye's figures: capacity, memorisation times, the race and its agreement across cells.
+"""Song & Ye's figures: memorisation times, the race and its agreement across cells (the
+memory grid's, SY1/SY2/SY8, are in ``figures.capacity``).
 
 Pure functions from measurements (arrays, :class:`~grokclaims.setups.race_data.RaceData`,
 :class:`~grokclaims.analysis.crossing_censored.CrossingReport`) to figures. A run that never
@@ -123,36 +124,6 @@ def race(data: RaceData, report: CrossingReport, onset: float | None, title: str
     b.set_ylabel("delay (epochs; underfit runs have none)")
     b.legend(fontsize=7)
     fig.suptitle(f"{title} ({setup(data.cell)}, dropout {data.cell.dropout})")
-    fig.tight_layout()
-    return fig
-
-
-def capacity(
-    P,
-    bits,
-    slope: float,
-    intercept: float,
-    K: float | None = None,
-    references: Mapping[str, float] | None = None,
-    title: str = "",
-):
-    """Saturated memorised bits against P per seed, the fitted line, reference capacities."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    P = np.asarray(P, dtype=float)
-    _seed_points(ax, P, bits, "tab:red", "bits per seed")
-    grid = np.linspace(0, P.max() * 1.05, 50)
-    if np.isfinite(slope):
-        ax.plot(
-            grid, intercept + slope * grid, "k-", lw=1, label=f"fit: C = {slope:.2f} bits/param"
-        )
-    for name, c in (references or {}).items():
-        ax.plot(grid, c * grid, ls=":", lw=1, label=f"{name}: {c} bits/param")
-    if K is not None:
-        ax.axhline(K, color="grey", ls="--", lw=0.8, label=f"dataset K = {K:,.0f} bits")
-    ax.set_xlabel("parameters P")
-    ax.set_ylabel("memorised bits")
-    ax.legend(fontsize=7)
-    ax.set_title(title or "capacity")
     fig.tight_layout()
     return fig
 

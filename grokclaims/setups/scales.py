@@ -15,7 +15,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from grokclaims.setups.capacity import CapacitySweep
+from grokclaims.setups.capacity import MemoryGrid
 from grokclaims.setups.race import RaceCell
 from grokclaims.setups.sources import ChopraSetup, TutorialSetup
 
@@ -26,7 +26,7 @@ AXES = ("weight_decay", "alpha", "dropout", "lr", "init_scale", "op", "depth", "
 @dataclass(frozen=True)
 class SongYeScale:
     central: tuple[RaceCell, ...]  # one cell per prime: SY6 is parametrised over these
-    capacity: CapacitySweep
+    capacity: MemoryGrid  # SY1, SY2, SY8: random targets of several sizes n at fixed widths
     suites: dict[str, tuple] = field(default_factory=dict)  # axis -> values swept (SY10)
     shuffled: bool = True  # train the shuffled-label control on the central cells (SY9)
 
@@ -119,14 +119,25 @@ class Scale:
 # -- paper: the authors' grids ----------------------------------------------------------------
 
 _PAPER_DIMS = (20, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1000)
+_PAPER_CENTRAL = tuple(RaceCell(p=p, dims=_PAPER_DIMS) for p in (97, 107, 113, 127, 139))
 PAPER = Scale(
     name="paper",
     description="the authors' grids: primes 97-139, 10 seeds, dims 20-1,000, the ten suites; "
     "a multi-GPU node or a cluster",
     n_seeds=10,
     sy=SongYeScale(
-        central=tuple(RaceCell(p=p, dims=_PAPER_DIMS) for p in (97, 107, 113, 127, 139)),
-        capacity=CapacitySweep(p=97, dims=(8, 12, 16, 24, 32), n_saturate=60_000, max_epochs=2_000),
+        central=_PAPER_CENTRAL,
+        # The p = 97 cell's 4,656 training pairs (K = 30,866 bits) at n/4 ... 4n: C·P/K spans
+        # ~0.1-30 over these widths at C = 0.6-2.2; the probe at the sizes of the authors'
+        # capacity runs and 2,000 epochs.
+        capacity=MemoryGrid(
+            cell=_PAPER_CENTRAL[0],
+            dims=(20, 32, 48, 64, 96, 128),
+            sizes=(1_164, 2_328, 4_656, 9_312, 18_624),
+            probe_dims=(8, 12, 16, 24, 32),
+            probe_sizes=(30_000, 60_000),
+            probe_epochs=2_000,
+        ),
         suites={
             "weight_decay": (0.1, 0.3, 1.0, 3.0),
             "alpha": (0.3, 0.4, 0.5, 0.6, 0.7),
@@ -144,16 +155,28 @@ PAPER = Scale(
 
 # -- nightly: one 8-GPU node overnight (<= 8 GPU-hours by cost.estimate_seconds) ---------------
 
+_NIGHTLY_CENTRAL = tuple(
+    RaceCell(p=p, dims=(24, 32, 48, 64, 96), max_epochs=4_000) for p in (97, 113)
+)
 NIGHTLY = Scale(
     name="nightly",
     description="one 8-GPU node overnight: primes 97 and 113, 5 seeds, 5 dims, three values "
     "per swept axis, 4,000-epoch budgets; <= 8 GPU-hours by the engine's estimate",
     n_seeds=5,
     sy=SongYeScale(
-        central=tuple(
-            RaceCell(p=p, dims=(24, 32, 48, 64, 96), max_epochs=4_000) for p in (97, 113)
+        central=_NIGHTLY_CENTRAL,
+        # The p = 97 cell's 4,656 training pairs (K = 30,866 bits) at n/4 ... n: C·P/K spans
+        # 0.22-6.5 over dims 16-48 at the smoke race setting's C = 0.6 (docs/calibration.md);
+        # n = 4,656 is the cell's own random-target runs. (2n and dim 64 would cost 0.2
+        # GPU-hours more than the node has.)
+        capacity=MemoryGrid(
+            cell=_NIGHTLY_CENTRAL[0],
+            dims=(16, 24, 32, 48),
+            sizes=(1_164, 2_328, 4_656),
+            probe_dims=(8, 12, 16, 24),
+            probe_sizes=(10_000, 20_000),
+            probe_epochs=1_000,
         ),
-        capacity=CapacitySweep(p=97, dims=(8, 12, 16, 24), n_saturate=40_000, max_epochs=1_000),
         suites={
             "weight_decay": (0.3, 1.0, 3.0),
             "alpha": (0.4, 0.5, 0.6),
@@ -172,18 +195,26 @@ NIGHTLY = Scale(
 # -- smoke: the 2-core CI CPU, the whole `pytest claims` in <= 20 minutes ---------------------
 # Calibrated by measurement: docs/calibration.md.
 
+_SMOKE_CELL = RaceCell(
+    p=23, op="+", alpha=0.9, dims=(6, 8, 12, 16, 24), max_epochs=4_000, eval_every=20
+)
 SMOKE = Scale(
     name="smoke",
     description="a CPU laptop or CI: small primes and widths calibrated so that every "
     "phenomenon can show within a few thousand epochs; 3 seeds; <= 20 minutes on 2 cores",
     n_seeds=3,
     sy=SongYeScale(
-        central=(
-            RaceCell(
-                p=23, op="+", alpha=0.9, dims=(6, 8, 12, 16, 24), max_epochs=4_000, eval_every=20
-            ),
+        central=(_SMOKE_CELL,),
+        # SY1/SY2/SY8 (docs/calibration.md, "Memory grid"): the central cell's 476 random
+        # targets and n = 160, 320 at dims 4-24, at the race's setting; the probe setting only
+        # at n = 476 beside the cell's own runs (saturating it is beyond the smoke budget).
+        capacity=MemoryGrid(
+            cell=_SMOKE_CELL,
+            dims=(4, 8, 12, 16, 24),
+            sizes=(160, 320, 476),
+            probe_dims=(4, 6, 8),
+            probe_sizes=(476,),
         ),
-        capacity=CapacitySweep(p=23, dims=(4, 6, 8), n_saturate=1_500, max_epochs=1_000),
         suites={"alpha": (0.8,)},
     ),
     # CH: at p = 31 and alpha 0.5 no seed groks by 5,000 epochs (480 training pairs); alpha 0.9
