@@ -31,6 +31,7 @@ from grokclaims.claimrules import song_ye_capacity as cap_rules
 from grokclaims.claimrules import song_ye_capacity_sim as cap_sim
 from grokclaims.claimrules import song_ye_cells as cells_rules
 from grokclaims.claimrules import song_ye_regimes as regimes
+from grokclaims.claimrules import song_ye_speed as speed_rules
 from grokclaims.figures import capacity as cap_figures
 from grokclaims.figures import race as figures
 from grokclaims.plugin import session_scale
@@ -194,18 +195,34 @@ def test_sy2_memorises_only_with_enough_capacity(grok):
     confirming that models generalise when the two are comparable (authors' README)."""
     _, mem = reference(grok, memory=True)
     d = mem["race"]
-    C = capacity(mem).slope
-    result = cap_rules.sy2(d.P, d.K, d.memorised, C, rng=rng("SY2"))
+    C, C_ci, C_lower = cap_rules.capacity_estimate(**d.capacity_kwargs(), rng=rng("SY1-C"))
+    result = cap_rules.sy2(
+        d.P, d.K, d.memorised, C, C_interval=C_ci, C_lower_bound=C_lower, rng=rng("SY2")
+    )
     det = result.details
     grok.record(
         "C (race setting, SY1)",
         C,
+        C_ci,
         unit="bits/parameter",
         source_value=C_PAPER,
         note=f"{d.grid.setup('race')}; SY1's line through the runs that held less than their "
-        "data, taken as fixed here (its own verdict is SY1's); the source's 2.16 is shown "
-        "beside it, not used",
+        "data (bootstrap over seeds); "
+        + (
+            "some of those runs still gained bits late, so C is a lower bound and the 50 % "
+            "point's interval is open above"
+            if C_lower
+            else "its interval is carried into the 50 % point's"
+        )
+        + "; the source's 2.16 is shown beside it, not used",
     )
+    if "interval_before_c" in det:
+        grok.record(
+            "50 % point's interval with C held fixed",
+            None,
+            det["interval_before_c"],
+            note="before C's uncertainty is carried in",
+        )
     if "ratios" in det:
         grok.record("C·P/K spanned", max(det["ratios"]), note=f"from {min(det['ratios']):.2f}")
         grok.record(
@@ -476,7 +493,7 @@ def test_sy8_memorisation_speed_predicted_out_of_sample(grok):
     _, mem = reference(grok, memory=True)
     d = mem["race"]
     C = capacity(mem).slope
-    result = cap_rules.sy8(d.cells(), C, d.grid.max_epochs, rng=rng("SY8"))
+    result = speed_rules.sy8(d.cells(), C, d.grid.max_epochs, rng=rng("SY8"))
     det = parts_of(result)["error"].details if "error" in result.details else result.details
     for P, K, t in d.cells():
         grok.record(

@@ -16,6 +16,7 @@ from grokclaims.analysis.capacity import capacity_of
 from grokclaims.claimrules import RULES
 from grokclaims.claimrules import song_ye_capacity as cap
 from grokclaims.claimrules import song_ye_capacity_sim as sim
+from grokclaims.claimrules import song_ye_speed as speed
 from grokclaims.claimrules.errors import error_rates
 from grokclaims.setups.scales import SMOKE
 from grokclaims.spec.run import ensemble_key
@@ -129,6 +130,38 @@ def test_sy2_none_memorised_above_two_is_refuted_but_not_below():
     assert cap.sy2(P, 2.16 * P / low, none, 2.16).verdict is Verdict.INCONCLUSIVE
 
 
+def test_sy2_carries_the_uncertainty_of_c_into_its_interval():
+    """The 50 % point in C·P/K scales with C: C's interval widens SY2's, and a C that is only a
+    lower bound (unsaturated runs) leaves it open above, so SY2 can no longer be supported."""
+    m = np.repeat((RATIOS >= 1)[:, None], 5, axis=1)
+    m[3, :2] = True
+    P = np.full(RATIOS.size, 5000.0)
+    K = 2.16 * P / RATIOS
+    fixed = cap.sy2(P, K, m, 2.16)
+    wide = cap.sy2(P, K, m, 2.16, C_interval=(1.5, 4.0))
+    assert fixed.verdict is Verdict.SUPPORTED
+    assert wide.interval[0] < fixed.interval[0] and wide.interval[1] > fixed.interval[1]
+    assert wide.interval[1] == pytest.approx(fixed.interval[1] * 4.0 / 2.16)
+    assert wide.verdict is not Verdict.SUPPORTED  # the upper end passes 2
+    bound = cap.sy2(P, K, m, 2.16, C_lower_bound=True)
+    assert math.isinf(bound.interval[1]) and bound.verdict is Verdict.INCONCLUSIVE
+    # all memorised, the grid reaching below K/2: refuted with C measured, not with a bound
+    every = np.ones((RATIOS.size, 3), dtype=bool)
+    assert cap.sy2(P, K, every, 2.16).verdict is Verdict.REFUTED
+    assert cap.sy2(P, K, every, 2.16, C_lower_bound=True).verdict is Verdict.INCONCLUSIVE
+
+
+def test_capacity_estimate_is_a_lower_bound_where_its_runs_still_grew():
+    P = np.array([700.0, 1500.0, 2500.0, 5300.0])
+    bits = np.outer(P, [0.5, 0.52, 0.54])
+    over = np.ones_like(bits, dtype=bool)
+    C, ci, lower = cap.capacity_estimate(P, P, bits, over, over)
+    assert C == pytest.approx(0.52) and ci[0] <= C <= ci[1] and not lower
+    sat = over.copy()
+    sat[2, 1] = False
+    assert cap.capacity_estimate(P, P, bits, sat, over)[2]
+
+
 # ------------------------------------------------------------------------------------ SY8
 
 
@@ -141,25 +174,25 @@ def _cells(k_exponent, n=5, censor_all=False):
 
 
 def test_sy8_supports_times_that_follow_capacity_over_complexity():
-    result = cap.sy8(**_cells(0.0))
+    result = speed.sy8(**_cells(0.0))
     assert result.verdict is Verdict.SUPPORTED
-    assert result.estimate < cap.SY8_MARGIN
+    assert result.estimate < speed.SY8_MARGIN
 
 
 def test_sy8_is_not_supported_when_k_has_no_effect():
-    result = cap.sy8(**_cells(-1.3))
+    result = speed.sy8(**_cells(-1.3))
     assert result.verdict is not Verdict.SUPPORTED
 
 
 def test_sy8_all_censored_is_inconclusive():
-    result = cap.sy8(**_cells(0.0, censor_all=True))
+    result = speed.sy8(**_cells(0.0, censor_all=True))
     assert result.verdict is Verdict.INCONCLUSIVE and "observed in 0 cell" in result.rule
 
 
 def test_sy8_one_cell_cannot_be_left_out():
     d = _cells(0.0)
     d["cells"] = d["cells"][:1]
-    result = cap.sy8(**d)
+    result = speed.sy8(**d)
     assert result.verdict is Verdict.INCONCLUSIVE and "needs 2 cells" in result.rule
 
 
@@ -169,7 +202,7 @@ def test_sy8_censored_runs_are_not_times():
     t = t.copy()
     t[:, :3] = np.nan  # most seeds never memorised: the median is censored, not the budget
     d["cells"][0] = (P, K, t)
-    result = cap.sy8(**d)
+    result = speed.sy8(**d)
     assert parts_of(result)["error"].details["points"] < 12
 
 

@@ -1,4 +1,4 @@
-"""The rules of Song & Ye's capacity claims (CLAIMS.md SY1, SY2, SY8), revision 2, and the
+"""The rules of Song & Ye's capacity claims (CLAIMS.md SY1, SY2; SY8 in ``song_ye_speed``), revision 2, and the
 simulations that measure each rule's error rates.
 
 Inputs are the memory grid's arrays (``grokclaims.setups.memory``): points (width, dataset size
@@ -38,11 +38,10 @@ SY1_BAND = (1.0, 4.0)  # C's 95 % CI inside [1, 4] bits/parameter
 SY1_R2 = 0.9  # linear fit R² >= 0.9
 SY1_MIN_WIDTHS, SY1_MIN_SIZES = 4, 2  # CLAIMS.md: >= 4 widths and >= 2 dataset sizes
 SY2_BAND = (0.5, 2.0)  # the 50 % point of P(memorised) in C·P/K
-SY8_MARGIN = 0.3  # median |log10 error| <= 0.3
 SIM_RESAMPLES = 99  # bootstrap resamples in the simulations (speed)
 
 
-def _seed_plan(n_seeds: int, rng, n_resamples: int, max_exact: int):
+def seed_plan(n_seeds: int, rng, n_resamples: int, max_exact: int):
     rng = np.random.default_rng(0) if rng is None else rng  # fixed: the same data, one answer
     (idx,), w, _ = resample_plan([n_seeds], rng=rng, n_resamples=n_resamples, max_exact=max_exact)
     return idx, w  # (M, n_seeds) seed columns per resample, weights (M,)
@@ -55,6 +54,13 @@ def _per_seed_slopes(P: np.ndarray, bits: np.ndarray) -> np.ndarray:
     """Slope of bits on P per seed column: (n_seeds,) from bits (n_points, n_seeds)."""
     x = np.broadcast_to(P[None, :], (bits.shape[1], P.size))
     return weighted_ols(x, bits.T, np.ones_like(x))[0]
+
+
+def _c_interval(slopes, rng, n_resamples, max_exact) -> tuple[float, float]:
+    """95 % bootstrap interval over seeds of C, the mean of the per-seed slopes."""
+    idx, w = seed_plan(slopes.size, rng, n_resamples, max_exact)
+    boot = slopes[idx].mean(axis=1)
+    return float(weighted_quantile(boot, w, 0.025)), float(weighted_quantile(boot, w, 0.975))
 
 
 def capacity_setting(
@@ -98,15 +104,38 @@ def capacity_setting(
     xs, ys = np.repeat(Pu, bu.shape[1]), bu.ravel()
     intercept = ys.mean() - C * xs.mean()
     r2 = 1 - ((ys - intercept - C * xs) ** 2).sum() / ((ys - ys.mean()) ** 2).sum()
-    idx, w = _seed_plan(slopes.size, rng, n_resamples, max_exact)
-    boot = slopes[idx].mean(axis=1)
-    ci = (float(weighted_quantile(boot, w, 0.025)), float(weighted_quantile(boot, w, 0.975)))
+    ci = _c_interval(slopes, rng, n_resamples, max_exact)
     details.update(intercept=float(intercept), r_squared=float(r2), seed_slopes=slopes.tolist())
     parts = {
         "R²": decide_point(f"R² ({label})", float(r2), SY1_R2, 1.0, f"R² ≥ {SY1_R2}"),
         "C": decide_interval(name, C, ci, *SY1_BAND, "C in [1, 4] bits/parameter", details=details),
     }
     return decide_conjunction(name, parts, headline="C", tolerance=tol)
+
+
+def capacity_estimate(
+    P,
+    n,
+    bits,
+    saturated,
+    over_capacity,
+    *,
+    rng=None,
+    n_resamples: int = 9999,
+    max_exact: int = MAX_EXACT,
+) -> tuple[float, tuple[float, float] | None, bool]:
+    """C at one setting as the claims that use it need it (SY2): the pooled slope over the
+    points that held less than their data, its 95 % bootstrap interval over seeds, and whether it
+    is only a lower bound (a run it rests on still gained bits late: its bits, hence C, are
+    below the capacity). (nan, None, False) where no point measures it."""
+    P, bits = np.asarray(P, float), np.asarray(bits, float)
+    use = np.asarray(over_capacity, bool).all(axis=1) & np.isfinite(bits).all(axis=1)
+    if np.unique(P[use]).size < 2:
+        return math.nan, None, False
+    slopes = _per_seed_slopes(P[use], bits[use])
+    ci = _c_interval(slopes, rng, n_resamples, max_exact)
+    lower_bound = bool((~np.asarray(saturated, bool)[use]).any())
+    return float(slopes.mean()), ci, lower_bound
 
 
 def sy1(settings: dict, **kwargs) -> ClaimResult:
@@ -146,7 +175,7 @@ def _logistic_x50(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarr
     return low, high, b0, b1
 
 
-def _sy2_no_transition(name, tol, ratio, m, details) -> ClaimResult:
+def _sy2_no_transition(name, tol, ratio, m, details, c_lower_bound=False) -> ClaimResult:
     """Every run memorised (or none): no 50 % point inside the grid, only a half-line beyond
     it. Refuted when the runs on the far side of the band say so by themselves: those below
     K/2 memorise with a one-sided 95 % Clopper–Pearson lower bound above 0.5 (or those above
@@ -164,6 +193,11 @@ def _sy2_no_transition(name, tol, ratio, m, details) -> ClaimResult:
             name, math.nan, half, None, tol, Verdict.INCONCLUSIVE, f"inconclusive: {why}", details
         )
     lower, upper = share_bounds(int(runs.sum()), runs.size)
+    if every and c_lower_bound:  # with a larger true C these runs may not lie below K/2
+        why = f"{what}, but C is only a lower bound, so the runs at {side} may lie higher"
+        return ClaimResult(
+            name, math.nan, half, None, tol, Verdict.INCONCLUSIVE, f"inconclusive: {why}", details
+        )
     if (every and lower > 0.5) or (not every and upper < 0.5):
         verdict = Verdict.REFUTED
         rule = (
@@ -180,7 +214,16 @@ def _sy2_no_transition(name, tol, ratio, m, details) -> ClaimResult:
 
 
 def sy2(
-    P, K, memorised, C: float, *, rng=None, n_resamples: int = 9999, max_exact: int = MAX_EXACT
+    P,
+    K,
+    memorised,
+    C: float,
+    *,
+    C_interval: tuple[float, float] | None = None,
+    C_lower_bound: bool = False,
+    rng=None,
+    n_resamples: int = 9999,
+    max_exact: int = MAX_EXACT,
 ) -> ClaimResult:
     """SY2: logistic fit of P(memorised within the budget) on log10(C·P/K) over the memory
     grid's points (width, n) and seeds, C from SY1 at the same setting (held fixed). Supported
@@ -189,7 +232,12 @@ def sy2(
     point is only known to lie in the gap (a resample contributes that range, never a number);
     where every run (or none) memorised it is a half-line beyond the grid: refuted when the
     half-line lies wholly outside [0.5, 2] (runs below K/2 memorise, or above 2K do not),
-    inconclusive when the grid simply does not reach the band's far side."""
+    inconclusive when the grid simply does not reach the band's far side.
+
+    C's own uncertainty is carried into the interval: the 50 % point in C·P/K scales with C, so
+    the interval's ends are scaled by ``C_interval``'s ends over C; where C is only a lower bound
+    (SY1's runs still gained bits late) the true 50 % point can only lie higher, so the interval
+    is open above (the claim can then be refuted, never supported)."""
     P, K = np.asarray(P, float), np.asarray(K, float)
     m = np.asarray(memorised, bool)
     ratio = C * P / K
@@ -198,6 +246,8 @@ def sy2(
     labels = [f"P={p:,.0f}, K={k:,.0f} (C·P/K = {r:.2f})" for p, k, r in zip(P, K, ratio)]
     details = {
         "C": C,
+        "C_interval": C_interval,
+        "C_lower_bound": C_lower_bound,
         "below_half_memorised": [
             f"{labels[i]}: {int(m[i].sum())} seeds"
             for i in range(P.size)
@@ -214,7 +264,7 @@ def sy2(
     if not np.isfinite(C) or C <= 0 or P.size == 0:
         return decide_unmeasurable(name, tol, "no measured capacity C", **details)
     if not m.any() or m.all():
-        return _sy2_no_transition(name, tol, ratio, m, details)
+        return _sy2_no_transition(name, tol, ratio, m, details, C_lower_bound)
     # Each point's seeds are resampled on their own (every run is an independent training),
     # with one pseudo-seed that half memorised (Jeffreys' prior, half a success and half a
     # failure): a point where 3 of 3 seeds memorised is not certainty. Without it the
@@ -241,110 +291,14 @@ def sy2(
     details["point_range"] = (float(10 ** lo0[0]), float(10 ** hi0[0]))
     if lo0[0] == hi0[0]:  # a finite fit: its curve, for the figure
         details["logistic"] = (float(b0[0]), float(b1[0]))  # logit = b0 + b1·log10(C·P/K)
-    a = float(weighted_quantile(low, w, 0.025))
-    b = float(weighted_quantile(high, w, 0.975))
-    return decide_band(name, est, (10**a, 10**b), *SY2_BAND, tolerance=tol, details=details)
-
-
-# ------------------------------------------------------------------------------------ SY8
-
-
-def _loco_errors(Y, x, cell):
-    """|log10 error| of each point predicted by the line fitted on the other cells: Y (B, m)
-    log10 medians (NaN: censored, left out), x (m,), cell (m,). NaN where not predictable."""
-    err = np.full(Y.shape, np.nan)
-    for c in np.unique(cell):
-        train = (cell != c)[None, :] & np.isfinite(Y)
-        xs = np.broadcast_to(x, Y.shape)
-        b, a = weighted_ols(xs, np.where(train, Y, 0.0), train.astype(float))
-        test = cell == c
-        err[:, test] = np.abs(a[:, None] + b[:, None] * x[test] - Y[:, test])
-    return err
-
-
-def sy8(
-    cells,
-    C: float,
-    budget: float,
-    *,
-    rng=None,
-    n_resamples: int = 9999,
-    max_exact: int = MAX_EXACT,
-) -> ClaimResult:
-    """SY8: over cells that differ in K, each left out in turn: log10 T_mem = a + b·log10(C·P/K)
-    fitted on the other cells' Kaplan–Meier medians (observed ones only), the held-out cell's
-    medians predicted. Supported if the median |log10 error| <= 0.3 (its 95 % bootstrap interval
-    over seeds) and smaller than the baseline's (log10 T_mem on log10 P alone) by a paired
-    one-sided Wilcoxon p < 0.05; refuted if that interval lies above 0.3 or the baseline is
-    significantly better. ``cells``: [(P (w,), K, t_mem (w, seeds) NaN never reached)]."""
-    name, tol = (
-        "median |log10 error| (leave one cell out)",
-        ("median |log10 error| ≤ 0.3 and below the baseline without K (Wilcoxon p < 0.05)"),
+    a = 10 ** float(weighted_quantile(low, w, 0.025))
+    b = 10 ** float(weighted_quantile(high, w, 0.975))
+    if C_interval is not None:  # C's uncertainty: the 50 % point moves in proportion to C
+        a, b = a * min(C_interval[0], C) / C, b * max(C_interval[1], C) / C
+    details["interval_before_c"] = (
+        10 ** float(weighted_quantile(low, w, 0.025)),
+        10 ** float(weighted_quantile(high, w, 0.975)),
     )
-    P = np.concatenate([np.asarray(c[0], float) for c in cells])
-    Kp = np.concatenate([np.full(len(c[0]), float(c[1])) for c in cells])
-    cell = np.concatenate([np.full(len(c[0]), i) for i, c in enumerate(cells)])
-    t = np.concatenate([np.asarray(c[2], float) for c in cells])
-    tt, cc = censor_at(t, budget)
-    med, _ = km_median_rows(tt, cc)
-    obs = np.isfinite(med)
-    details = {"cells_with_a_median": int(np.unique(cell[obs]).size), "points": int(obs.sum())}
-    if np.unique(cell[obs]).size < 2 or obs.sum() < 3:
-        why = (
-            f"T_mem's median is observed in {details['cells_with_a_median']} cell(s), at "
-            f"{int(obs.sum())} (cell, width) points; leaving a cell out needs 2 cells, 3 points"
-        )
-        return decide_unmeasurable(name, tol, why, **details)
-    xm, xb = np.log10(C * P / Kp), np.log10(P)
-    y = np.where(obs, np.log10(med), np.nan)[None, :]
-    em, eb = _loco_errors(y, xm, cell)[0], _loco_errors(y, xb, cell)[0]
-    details["fit_all"] = tuple(
-        float(v) for v in weighted_ols(xm[obs], y[0, obs], np.ones(int(obs.sum())))
-    )
-    ok = np.isfinite(em) & np.isfinite(eb)
-    if ok.sum() < 2:
-        return decide_unmeasurable(name, tol, "fewer than 2 held-out points predictable", **details)
-    est = float(np.median(em[ok]))
-    d = em[ok] - eb[ok]
-    nz = d[d != 0]
-    p_less = stats.wilcoxon(nz, alternative="less").pvalue if nz.size else 1.0
-    p_more = stats.wilcoxon(nz, alternative="greater").pvalue if nz.size else 1.0
-    idx, w = _seed_plan(t.shape[1], rng, n_resamples, max_exact)
-    bt, bc = tt[:, idx].transpose(1, 0, 2), cc[:, idx].transpose(1, 0, 2)  # (M, m, seeds)
-    bmed, _ = km_median_rows(bt.reshape(-1, t.shape[1]), bc.reshape(-1, t.shape[1]))
-    bmed = bmed.reshape(len(idx), -1)
-    be = _loco_errors(np.log10(bmed), xm, cell)
-    be = np.where(ok[None, :], be, np.nan)
-    # a resample where a point is censored gives no error there: its median over the rest
-    with np.errstate(all="ignore"):
-        bmedian = np.nanmedian(np.where(np.isfinite(be), be, np.nan), axis=1)
-    bmedian = np.where(np.isnan(bmedian), np.inf, bmedian)  # nothing predictable: open end
-    ci = (float(weighted_quantile(bmedian, w, 0.025)), float(weighted_quantile(bmedian, w, 0.975)))
-    details.update(
-        median_error_baseline=float(np.median(eb[ok])),
-        wilcoxon_p=float(p_less),
-        wilcoxon_p_baseline_better=float(p_more),
-        n_pairs=int(ok.sum()),
-    )
-    error = decide_band(
-        name, est, ci, 0.0, SY8_MARGIN, tolerance="median |log10 error| ≤ 0.3", details=details
-    )
-    if p_less < 0.05:
-        v, rule = Verdict.SUPPORTED, f"supported: Wilcoxon one-sided p = {p_less:.3g}"
-    elif p_more < 0.05:
-        v, rule = Verdict.REFUTED, f"refuted: the baseline is better, p = {p_more:.3g}"
-    else:
-        v, rule = Verdict.INCONCLUSIVE, f"inconclusive: Wilcoxon p = {p_less:.3g} ≥ 0.05"
-    beats = ClaimResult(
-        "model error below the baseline's",
-        est - details["median_error_baseline"],
-        None,
-        float(p_less),
-        "paired one-sided Wilcoxon p < 0.05",
-        v,
-        rule,
-        {},
-    )
-    return decide_conjunction(
-        "SY8", {"error": error, "beats baseline": beats}, headline="error", tolerance=tol
-    )
+    if C_lower_bound:
+        b = math.inf
+    return decide_band(name, est, (a, b), *SY2_BAND, tolerance=tol, details=details)

@@ -20,8 +20,8 @@ from grokclaims.claimrules.song_ye_capacity import (
     SPREAD_MEM,
     sy1,
     sy2,
-    sy8,
 )
+from grokclaims.claimrules.song_ye_speed import sy8
 
 
 def _sy1_draw(c_race: float, c_probe: float = C_SOURCE):
