@@ -105,11 +105,13 @@ def weight_norm(
     generalised: Sequence[int | None],
     at_generalised: Sequence[float | None],
     *,
+    bar: float | None = None,
     title: str = "",
 ) -> Figure:
     """CH2: the weight norm against epochs with its peak (triangle) and the grok epoch (dotted
-    line, circle at ``at_generalised``, the norm there) per seed."""
-    fig = Figure(figsize=(7, 4))
+    line, circle at ``at_generalised``, the norm there) per seed; with ``bar``, the claim's
+    level ``bar`` x peak as a short dashed segment from the peak to the grok epoch."""
+    fig = Figure(figsize=(7, 4.3))
     ax = fig.subplots()
     for i, (tr, lab) in enumerate(zip(traces, labels)):
         c = _color(i)
@@ -120,11 +122,15 @@ def weight_norm(
         if generalised[i] is not None:
             ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
             ax.plot([generalised[i]], [at_generalised[i]], "o", color=c, ms=6)
-    ax.set(
-        xlabel="epoch",
-        ylabel="global L2 norm of the parameters",
-        title=title or "weight norm: peak (▲) and grok epoch (●, dotted)",
-    )
+            if bar is not None and peaks[i] is not None:
+                level = bar * peaks[i].value
+                ax.plot([peaks[i].epoch, generalised[i]], [level, level], color=c, ls="--", lw=1)
+    # the markers and reference lines, in the legend (grey: one entry for every seed's)
+    ax.plot([], [], "^", color="grey", ms=8, label="norm peak")
+    ax.plot([], [], "o:", color="grey", ms=6, lw=1.2, label="grok epoch, norm there")
+    if bar is not None:
+        ax.plot([], [], "--", color="grey", lw=1, label=f"{bar:g} x peak (the claim's bar)")
+    ax.set(xlabel="epoch", ylabel="global L2 norm of the parameters", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -154,7 +160,7 @@ def sweep(
     epoch) in grey; ``source`` overlays the source's own numbers (None: "never, by the source's
     budget"). ``ordered`` False (categories with no order, e.g. operations): medians are short
     bars, never a line joining the categories."""
-    fig = Figure(figsize=(6.5, 4))
+    fig = Figure(figsize=(6.5, 4.8))
     ax = fig.subplots()
     xs = np.arange(len(values), dtype=float) if categorical else np.asarray(values, dtype=float)
 
@@ -187,8 +193,8 @@ def sweep(
                     )
         med = [m if np.isfinite(m) else np.nan for m in medians]
         lab = f"{label} (Kaplan–Meier median of seeds)"
-        if ordered:
-            ax.plot(xs, med, color=color, lw=1.2, label=lab)
+        if ordered:  # the bar marks a median with no neighbour to join (others censored)
+            ax.plot(xs, med, color=color, lw=1.2, marker="_", ms=16, mew=1.5, label=lab)
         else:  # no order among the categories: a bar per category, nothing joins them
             ax.scatter(xs, med, marker="_", s=400, color=color, lw=1.5, label=lab, zorder=2)
 
@@ -240,7 +246,8 @@ def sweep(
         ax.minorticks_off()  # the log axis's minor labels (3 x 10^1 ...) collide with ours
         ax.set_xticks(xs, [f"{v:g}" for v in values])
     ax.set(xlabel=xlabel, ylabel="epoch", title=title)
-    ax.legend(fontsize=7)
+    # Below the axes: inside, the legend hid seeds and censored markers (CH3, CH5).
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     fig.tight_layout()
     return fig
 
