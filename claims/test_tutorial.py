@@ -334,6 +334,7 @@ def test_br2_memorisation_precedes_generalisation(grok):
             [None if m is None else m.generalised_epoch for m in ms],
             memorised_label="memorisation step",
             generalised_label="grokking step",
+            bars=[(rules.PLATEAU, f"the claim's plateau: test <= {rules.PLATEAU} there")],
             title=f"BR2: (a + b) mod {br.setup.p}, d_model {br.setup.dim}, alpha "
             f"{br.setup.alpha}, wd {br.setup.weight_decay}",
         ),

@@ -49,10 +49,13 @@ def training_curves(
     title: str = "",
     memorised_label: str = "overfit",
     generalised_label: str = "grok",
+    bars: Sequence[tuple[float, str]] = (),
 ) -> Figure:
     """CH1: train/test accuracy, log losses and the weight norm against epochs, per seed, with
-    the memorisation (dashed) and generalisation (dotted) epochs marked."""
-    fig = Figure(figsize=(13, 3.8))
+    the memorisation (dashed) and generalisation (dotted) epochs marked, and the claim's
+    accuracy ``bars`` ((level, label): e.g. BR2's plateau bar, test <= 0.2 at memorisation)
+    as horizontal lines; test accuracy at each memorisation epoch is a dot."""
+    fig = Figure(figsize=(13, 4.3))
     ax_acc, ax_loss, ax_norm = fig.subplots(1, 3)
     for i, (tr, lab) in enumerate(zip(traces, labels)):
         c = _color(i)
@@ -65,6 +68,9 @@ def training_curves(
         for ax in (ax_acc, ax_loss, ax_norm):
             if memorised[i] is not None:
                 ax.axvline(memorised[i], color=c, ls="--", lw=0.8, alpha=0.6)
+        if memorised[i] is not None and bars:
+            j = int(np.searchsorted(e, memorised[i]))
+            ax_acc.plot([e[j]], [tr.val_acc[j]], "o", color=c, ms=5, zorder=4)
             if generalised[i] is not None:
                 ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
     ax_acc.set(
@@ -83,18 +89,16 @@ def training_curves(
     # the reference lines in the legend too (grey proxies: each seed's lines take its colour)
     ax_acc.plot([], [], color="grey", ls="--", lw=0.8, label=f"{memorised_label} epoch")
     ax_acc.plot([], [], color="grey", ls=":", lw=1.2, label=f"{generalised_label} epoch")
-    ax_acc.legend(fontsize=7, loc="center right")
-    fig.text(
-        0.5,
-        -0.03,
-        f"vertical lines: {memorised_label} epoch (dashed), "
-        f"{generalised_label} epoch (dotted), per seed",
-        ha="center",
-        fontsize=8,
-    )
+    for level, label in bars:
+        ax_acc.axhline(level, color="k", ls="-.", lw=0.9, alpha=0.6, label=label)
+    if bars:
+        ax_acc.plot([], [], "o", color="grey", ms=5, label=f"test at the {memorised_label}")
+    # one legend below the panels: inside, it hid the curves
+    handles, names = ax_acc.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 6), fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
