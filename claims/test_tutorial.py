@@ -451,8 +451,16 @@ def test_br4_fourier_embedding(grok):
             [None if e is None else fourier_power_share(e, p) for e in final],
             labels,
             p,
+            final_name=f"settled (test >= 99 % for {br.setup.patience} epochs)",
+            notes=[
+                "no reading"
+                if a is None
+                else f"top-{rules.TOP_K} {a:.2f} (null 95 % {n:.2f}, init {b:.2f})"
+                for a, n, b in zip(after, null95, before)
+            ],
             title=f"BR4: Fourier power of the token embedding over Z_{p} ((a + b) mod {p}, "
-            f"d_model {br.setup.dim}, wd {br.setup.weight_decay})",
+            f"d_model {br.setup.dim}, wd {br.setup.weight_decay})\nthe claim: top-{rules.TOP_K} "
+            f"share > null and >= {rules.GAIN} above init",
         ),
         "fourier",
     )

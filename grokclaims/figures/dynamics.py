@@ -343,17 +343,23 @@ def fourier_spectra(
     labels: Sequence[str],
     p: int,
     *,
+    final_name: str = "after grokking",
+    notes: Sequence[str] | None = None,
     title: str = "",
 ) -> Figure:
     """BR4: the token embedding's Fourier power over Z_p (share of the non-constant power per
     frequency k = 1 .. p // 2, ``analysis.fourier.fourier_power_share``; None: not recorded),
-    at initialisation (left) and after grokking (right), per seed."""
+    at initialisation (left) and at the reading ``final_name`` (right), per seed; ``notes``
+    (per seed) label the right panel's bars, e.g. with the decided share and its null."""
     fig = Figure(figsize=(11, 3.8))
     axes = fig.subplots(1, 2, sharey=True)
     k = np.arange(1, p // 2 + 1)
     width = 0.8 / max(len(labels), 1)
-    for ax, embs, name in zip(axes, (initial, final), ("initialisation", "after grokking")):
-        for i, (share, lab) in enumerate(zip(embs, labels)):
+    right = [lab if not n else f"{lab}: {n}" for lab, n in zip(labels, notes or [""] * len(labels))]
+    for ax, embs, name, labs in zip(
+        axes, (initial, final), ("initialisation", final_name), (labels, right)
+    ):
+        for i, (share, lab) in enumerate(zip(embs, labs)):
             if share is None:
                 continue
             ax.bar(
@@ -364,8 +370,11 @@ def fourier_spectra(
                 label=lab,
             )
         ax.set(xlabel="frequency k (with p - k)", title=f"token embedding, {name}")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     axes[0].set_ylabel("share of non-constant power")
-    axes[0].legend(fontsize=7)
+    top = max((float(np.max(x)) for x in (*initial, *final) if x is not None), default=1.0)
+    axes[0].set_ylim(0, top * 1.45)  # room for the legends above the bars
     if title:
         fig.suptitle(title)
     fig.tight_layout()
