@@ -64,6 +64,9 @@ def test_the_claims_bars_and_markers_are_in_the_legends():
     )
     texts = _legend_texts(fig)
     assert "the claim's plateau: test <= 0.2 there" in texts
+    for ax in fig.axes:  # each seed's memorisation and grokking epochs, on every panel
+        xs = {float(line.get_xdata()[0]) for line in ax.get_lines() if len(line.get_xdata())}
+        assert {80.0, 90.0, 205.0, 215.0} <= xs
     assert "memorisation step epoch" in texts and "test at the memorisation step" in texts
     peaks = [norm_peak(t.eval_epoch, t.weight_norm) for t in traces]
     fig = dynamics.weight_norm(

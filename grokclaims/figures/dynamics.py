@@ -68,11 +68,11 @@ def training_curves(
         for ax in (ax_acc, ax_loss, ax_norm):
             if memorised[i] is not None:
                 ax.axvline(memorised[i], color=c, ls="--", lw=0.8, alpha=0.6)
+            if generalised[i] is not None:
+                ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
         if memorised[i] is not None and bars:
             j = int(np.searchsorted(e, memorised[i]))
             ax_acc.plot([e[j]], [tr.val_acc[j]], "o", color=c, ms=5, zorder=4)
-            if generalised[i] is not None:
-                ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
     ax_acc.set(
         xlabel="epoch",
         ylabel="accuracy",
