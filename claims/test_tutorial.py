@@ -176,6 +176,12 @@ def test_br5_needs_weight_decay(grok):
             [None if m is None else m.generalised_epoch for m in map(_milestones, base + nowd)],
             memorised_label="memorisation step",
             generalised_label="grokking step",
+            bars=[
+                (
+                    rules.GEN,
+                    f"test {rules.GEN:.0%}: no wd-0 seed may pass it before the last grokking step",
+                )
+            ],
             title=f"BR5: weight decay {br.setup.weight_decay} against 0, {_setup_title(br)}",
         ),
         "curves",
@@ -469,7 +475,7 @@ def test_br4_fourier_embedding(grok):
     grok.conclude(
         with_headline(
             result,
-            f"median top-{rules.TOP_K} Fourier share after grokking",
+            f"median top-{rules.TOP_K} Fourier share, settled",
             observed_median(shares),
         )
     )
