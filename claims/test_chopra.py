@@ -163,7 +163,7 @@ def _setup_title(setup, swept: str = "") -> str:
         "weight_decay": f"wd {setup.weight_decay}",
     }
     if swept == "op":
-        items["op"] = f"mod {setup.p}"
+        items["op"] = f"(a op b) mod {setup.p}"
     return ", ".join(v for k, v in items.items() if k != swept or k == "op")
 
 
@@ -374,6 +374,7 @@ def test_ch2_weight_norm_decays(grok):
             norm_peaks,
             groked,
             at_grok,
+            bar=rules.NORM_DROP,
             title=f"CH2: weight norm, {_setup_title(ch.setup)}",
         ),
         "norm",

@@ -60,6 +60,18 @@ def test_br4_fourier_share_of_a_circle_beats_its_permutation_null():
     assert t.br4([None], [None], [None]).verdict is Verdict.INCONCLUSIVE
 
 
+def test_br4_a_grokked_seed_that_never_settles_is_unusable_not_left_out():
+    """Seed 1 grokked but never held test >= 99 % for 20 epochs: no reading, so "every grokked
+    seed" is not supported by seed 0 alone; a seed that never grokked is outside the claim."""
+    good = ([0.9, None], [0.4, None], [0.3, None])
+    unsettled = t.br4(*good, grokked=[True, True])
+    assert unsettled.verdict is Verdict.INCONCLUSIVE
+    assert unsettled.details["n_unusable"] == 1
+    assert t.br4(*good, grokked=[True, False]).verdict is Verdict.SUPPORTED
+    bad = ([0.5, None], [0.4, None], [0.3, None])  # gain 0.2 < 0.25 in the settled seed
+    assert t.br4(*bad, grokked=[True, True]).verdict is Verdict.REFUTED
+
+
 def test_br5_refutes_a_wd0_seed_that_generalises_within_the_budget():
     assert t.br5([300, 350], [None, 340]).verdict is Verdict.REFUTED
     assert t.br5([300, 350], [None, 900]).verdict is Verdict.SUPPORTED

@@ -50,6 +50,7 @@ def spec(**kw) -> RunSpec:
         (lambda: Schedule(batch_size=64.0), "Schedule.batch_size must be an integer"),
         (lambda: StopRule(patience=1.5), "StopRule.patience must be an integer"),
         (lambda: StopRule(val_acc=math.inf), "StopRule.val_acc must be a finite number"),
+        (lambda: StopRule(sustained=1), "StopRule.sustained must be True or False, got 1"),
     ],
 )
 def test_bad_field_values_are_clear_errors(make, message):

@@ -218,3 +218,77 @@ def test_task_and_random_target_members_share_an_ensemble():
     np.testing.assert_allclose(together[1].trace.val_loss, alone.trace.val_loss, atol=1e-5)
     assert np.isnan(together[0].trace.val_acc).all() and np.isnan(together[2].trace.val_acc).all()
     assert np.isfinite(together[1].trace.val_acc).all()
+
+
+def _stop_epoch(epochs, met, patience: int, sustained: bool) -> int | None:
+    """By hand: the first evaluation where the rule has been met since ``patience`` epochs
+    (without a break, when ``sustained``)."""
+    since = None
+    for e, m in zip(epochs, met):
+        if m and since is None:
+            since = e
+        elif not m and sustained:
+            since = None
+        if since is not None and e - since >= patience:
+            return int(e)
+    return None
+
+
+def test_sustained_stop_rule_restarts_its_count_at_a_lapse_and_keeps_traces_bit_identical():
+    """A sustained rule stops at the first evaluation where its threshold has held without a
+    break for ``patience`` epochs; its trace is the never-stopping run's up to there, alone or
+    inside an ensemble with other stop rules, and in the plain loop."""
+    sched = Schedule(max_epochs=40, batch_size=32, eval_every=1)  # train_acc: the batches'
+    fast = OptimSpec(lr=1e-2)  # a running train accuracy that rises with dips
+    full = train_ensemble([sy_spec(seed=3, schedule=sched, optim=fast)], device="cpu")[0].trace
+    epochs, acc = full.epochs, full.batch_acc
+    patience, chosen = 3, None
+    for t in np.unique(acc):  # a threshold the trace meets, loses and meets again
+        a = _stop_epoch(epochs, acc >= t, patience, sustained=True)
+        b = _stop_epoch(epochs, acc >= t, patience, sustained=False)
+        if a is not None and b is not None and a > b:
+            chosen, stop_at = float(t), a
+            break
+    assert chosen is not None, "no threshold with a lapse: the test lost its power"
+    held = StopRule(train_acc=chosen, val_acc=None, patience=patience, sustained=True)
+    first = StopRule(train_acc=chosen, val_acc=None, patience=patience)
+    spec = sy_spec(seed=3, schedule=sched, optim=fast, stop=held)
+    alone = train_ensemble([spec], device="cpu")[0]
+    crowd = train_ensemble(
+        [sy_spec(seed=1, schedule=sched), spec, spec.replace(stop=first)], device="cpu"
+    )
+    assert alone.stopped and alone.epochs == stop_at
+    assert crowd[1].epochs == stop_at and crowd[2].epochs < stop_at  # the lapse restarted it
+    np.testing.assert_array_equal(alone.trace.eval_epoch, full.eval_epoch[: stop_at + 1])
+    np.testing.assert_allclose(alone.trace.val_loss, full.val_loss[: stop_at + 1], atol=1e-5)
+    np.testing.assert_allclose(crowd[1].trace.val_loss, alone.trace.val_loss, atol=1e-5)
+    np.testing.assert_allclose(crowd[1].trace.batch_loss, alone.trace.batch_loss, atol=1e-5)
+    plain = train_plain(spec, device="cpu")
+    assert plain.stopped and plain.epochs == stop_at
+
+
+def test_stop_rule_advance_by_hand():
+    """met at 2, 3, lapse at 4, met from 5: patience 2 stops at 4 without ``sustained`` and
+    at 7 with it."""
+    met = {1: False, 2: True, 3: True, 4: False, 5: True, 6: True, 7: True, 8: True}
+    for sustained, expected in ((False, 4), (True, 7)):
+        rule, since = StopRule(train_acc=0.5, patience=2, sustained=sustained), None
+        for e, m in met.items():
+            since, stop = rule.advance(since, e, m)
+            if stop:
+                break
+        assert e == expected
+
+
+def test_a_stop_rule_without_sustained_keeps_the_run_ids_of_stored_runs():
+    """The smoke Chopra baseline's id as stored before ``sustained`` existed; the option
+    renames only the runs that use it."""
+    from grokclaims.setups.sources import ChopraSetup
+
+    spec = ChopraSetup(p=31, alpha=0.9, max_epochs=4_000).spec(0)
+    assert spec.run_id == "07273bffb654cf637548"
+    assert "sustained" not in spec.canonical()["stop"]
+    held = spec.replace(stop=StopRule(train_acc=0.99, val_acc=0.99, patience=500, sustained=True))
+    assert held.run_id != spec.run_id
+    assert RunSpec.from_canonical(held.canonical()) == held
+    assert RunSpec.from_canonical(spec.canonical()) == spec

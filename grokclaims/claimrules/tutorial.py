@@ -211,20 +211,37 @@ def br4(
     after: Sequence[float | None],
     null95: Sequence[float | None],
     init: Sequence[float | None],
+    grokked: Sequence[bool] | None = None,
 ) -> ClaimResult:
-    """BR4, in every grokked seed: the top-5 Fourier share of the embedding read after
-    grokking is above its permutation null's 95th percentile and >= 0.25 above the share at
-    initialisation. A seed that never grokked (None) is left out; none grokked: inconclusive."""
-    flags = [
-        None if a is None else bool(a > n and a - i >= GAIN) for a, n, i in zip(after, null95, init)
-    ]
+    """BR4, in every grokked seed: the top-5 Fourier share of the embedding read once test
+    accuracy has stayed >= 99 % for 20 epochs is above its permutation null's 95th percentile
+    and >= 0.25 above the share at initialisation.
+
+    ``grokked`` (default: the seeds with a reading) says which seeds grokked. A seed that never
+    grokked is outside the claim and left out; a seed that grokked but never settled within the
+    budget (``after`` None) has no reading: it is unusable, so "every grokked seed" cannot be
+    supported (inconclusive: its reading might have failed), though another seed may refute.
+    No grokked seed: inconclusive."""
+    grokked = [a is not None for a in after] if grokked is None else list(grokked)
+    flags, labels = [], []
+    for i, (g, a, n, b) in enumerate(zip(grokked, after, null95, init)):
+        if not g:
+            continue
+        flags.append(None if a is None else bool(a > n and a - b >= GAIN))
+        labels.append(f"seed {i}" + (" (never settled)" if a is None else ""))
     return decide_all(
         "share of grokked seeds with a Fourier embedding",
-        [f for f in flags if f is not None] or [None],
+        flags or [None],
         tolerance=f"top-{TOP_K} Fourier share > the permutation null's 95th percentile and >= "
-        f"{GAIN} above initialisation, in every grokked seed",
-        labels=[f"seed {i}" for i, f in enumerate(flags) if f is not None] or ["none grokked"],
-        details={"after": list(after), "null95": list(null95), "init": list(init)},
+        f"{GAIN} above initialisation, in every grokked seed (read once test has stayed >= 99 % "
+        "for 20 epochs; a grokked seed that never settles is unusable)",
+        labels=labels or ["none grokked"],
+        details={
+            "after": list(after),
+            "null95": list(null95),
+            "init": list(init),
+            "grokked": grokked,
+        },
     )
 
 

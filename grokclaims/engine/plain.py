@@ -63,7 +63,7 @@ def train_plain(spec: RunSpec, *, device: torch.device | str | None = None) -> R
 
     evaluate(0)
     model.train()
-    met_at, stopped, epoch = None, False, 0
+    since, stopped, epoch = None, False, 0
     for epoch in range(1, sched.max_epochs + 1):
         perm = torch.randperm(n, generator=order).to(dev) if bs < n else torch.arange(n, device=dev)
         correct, loss_sum = 0, 0.0
@@ -83,14 +83,13 @@ def train_plain(spec: RunSpec, *, device: torch.device | str | None = None) -> R
         evaluate(epoch)
         window = batch_acc[len(batch_acc) - (epoch - evals["eval_epoch"][-2]) :]
         train = max(window) if sched.train_acc == "batches" else evals["train_acc"][-1]
-        if (
+        met = (
             rule.enabled
             and (rule.train_acc is None or train >= rule.train_acc)
             and (rule.val_acc is None or evals["val_acc"][-1] >= rule.val_acc)
-        ):
-            met_at = epoch if met_at is None else met_at
-        if met_at is not None and epoch - met_at >= rule.patience:
-            stopped = True
+        )
+        since, stopped = rule.advance(since, epoch, bool(met))
+        if stopped:
             break
     trace = Trace(
         batch_acc=np.asarray(batch_acc),

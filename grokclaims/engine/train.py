@@ -69,7 +69,7 @@ def train_ensemble(
     m_total = ens.size
     rec = _Recorder(m_total, sched.max_epochs, ens.device)
     alive = list(range(m_total))  # original index of each row
-    met_at: dict[int, int] = {}  # member -> epoch its stop rule was first met
+    since: dict[int, int | None] = {}  # member -> epoch its stop rule counts patience from
     results: dict[int, RunResult] = {}
     extras_init = {i: ens.embedding(i) for i in range(m_total)} if sched.record_embedding else {}
     last_eval, last_progress = 0, start
@@ -133,9 +133,8 @@ def train_ensemble(
                 and (rule.train_acc is None or train >= rule.train_acc)
                 and (rule.val_acc is None or ev["val_acc"][row] >= rule.val_acc)
             )
-            if met:
-                met_at.setdefault(member, epoch)
-            if member in met_at and epoch - met_at[member] >= rule.patience:
+            since[member], stop = rule.advance(since.get(member), epoch, bool(met))
+            if stop:
                 finish(row, member, epoch, "completed", stopped=True)
             elif last:
                 finish(row, member, epoch, "completed", stopped=False)

@@ -49,10 +49,13 @@ def training_curves(
     title: str = "",
     memorised_label: str = "overfit",
     generalised_label: str = "grok",
+    bars: Sequence[tuple[float, str]] = (),
 ) -> Figure:
     """CH1: train/test accuracy, log losses and the weight norm against epochs, per seed, with
-    the memorisation (dashed) and generalisation (dotted) epochs marked."""
-    fig = Figure(figsize=(13, 3.8))
+    the memorisation (dashed) and generalisation (dotted) epochs marked, and the claim's
+    accuracy ``bars`` ((level, label): e.g. BR2's plateau bar, test <= 0.2 at memorisation)
+    as horizontal lines; test accuracy at each memorisation epoch is a dot."""
+    fig = Figure(figsize=(13, 4.3))
     ax_acc, ax_loss, ax_norm = fig.subplots(1, 3)
     for i, (tr, lab) in enumerate(zip(traces, labels)):
         c = _color(i)
@@ -67,6 +70,9 @@ def training_curves(
                 ax.axvline(memorised[i], color=c, ls="--", lw=0.8, alpha=0.6)
             if generalised[i] is not None:
                 ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
+        if memorised[i] is not None and bars:
+            j = int(np.searchsorted(e, memorised[i]))
+            ax_acc.plot([e[j]], [tr.val_acc[j]], "o", color=c, ms=5, zorder=4)
     ax_acc.set(
         xlabel="epoch",
         ylabel="accuracy",
@@ -83,18 +89,16 @@ def training_curves(
     # the reference lines in the legend too (grey proxies: each seed's lines take its colour)
     ax_acc.plot([], [], color="grey", ls="--", lw=0.8, label=f"{memorised_label} epoch")
     ax_acc.plot([], [], color="grey", ls=":", lw=1.2, label=f"{generalised_label} epoch")
-    ax_acc.legend(fontsize=7, loc="center right")
-    fig.text(
-        0.5,
-        -0.03,
-        f"vertical lines: {memorised_label} epoch (dashed), "
-        f"{generalised_label} epoch (dotted), per seed",
-        ha="center",
-        fontsize=8,
-    )
+    for level, label in bars:
+        ax_acc.axhline(level, color="k", ls="-.", lw=0.9, alpha=0.6, label=label)
+    if bars:
+        ax_acc.plot([], [], "o", color="grey", ms=5, label=f"test at the {memorised_label}")
+    # one legend below the panels: inside, it hid the curves
+    handles, names = ax_acc.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 6), fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
@@ -105,11 +109,13 @@ def weight_norm(
     generalised: Sequence[int | None],
     at_generalised: Sequence[float | None],
     *,
+    bar: float | None = None,
     title: str = "",
 ) -> Figure:
     """CH2: the weight norm against epochs with its peak (triangle) and the grok epoch (dotted
-    line, circle at ``at_generalised``, the norm there) per seed."""
-    fig = Figure(figsize=(7, 4))
+    line, circle at ``at_generalised``, the norm there) per seed; with ``bar``, the claim's
+    level ``bar`` x peak as a short dashed segment from the peak to the grok epoch."""
+    fig = Figure(figsize=(7, 4.3))
     ax = fig.subplots()
     for i, (tr, lab) in enumerate(zip(traces, labels)):
         c = _color(i)
@@ -120,11 +126,15 @@ def weight_norm(
         if generalised[i] is not None:
             ax.axvline(generalised[i], color=c, ls=":", lw=1.2)
             ax.plot([generalised[i]], [at_generalised[i]], "o", color=c, ms=6)
-    ax.set(
-        xlabel="epoch",
-        ylabel="global L2 norm of the parameters",
-        title=title or "weight norm: peak (▲) and grok epoch (●, dotted)",
-    )
+            if bar is not None and peaks[i] is not None:
+                level = bar * peaks[i].value
+                ax.plot([peaks[i].epoch, generalised[i]], [level, level], color=c, ls="--", lw=1)
+    # the markers and reference lines, in the legend (grey: one entry for every seed's)
+    ax.plot([], [], "^", color="grey", ms=8, label="norm peak")
+    ax.plot([], [], "o:", color="grey", ms=6, lw=1.2, label="grok epoch, norm there")
+    if bar is not None:
+        ax.plot([], [], "--", color="grey", lw=1, label=f"{bar:g} x peak (the claim's bar)")
+    ax.set(xlabel="epoch", ylabel="global L2 norm of the parameters", title=title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -154,7 +164,7 @@ def sweep(
     epoch) in grey; ``source`` overlays the source's own numbers (None: "never, by the source's
     budget"). ``ordered`` False (categories with no order, e.g. operations): medians are short
     bars, never a line joining the categories."""
-    fig = Figure(figsize=(6.5, 4))
+    fig = Figure(figsize=(6.5, 4.8))
     ax = fig.subplots()
     xs = np.arange(len(values), dtype=float) if categorical else np.asarray(values, dtype=float)
 
@@ -187,8 +197,8 @@ def sweep(
                     )
         med = [m if np.isfinite(m) else np.nan for m in medians]
         lab = f"{label} (Kaplan–Meier median of seeds)"
-        if ordered:
-            ax.plot(xs, med, color=color, lw=1.2, label=lab)
+        if ordered:  # the bar marks a median with no neighbour to join (others censored)
+            ax.plot(xs, med, color=color, lw=1.2, marker="_", ms=16, mew=1.5, label=lab)
         else:  # no order among the categories: a bar per category, nothing joins them
             ax.scatter(xs, med, marker="_", s=400, color=color, lw=1.5, label=lab, zorder=2)
 
@@ -240,7 +250,8 @@ def sweep(
         ax.minorticks_off()  # the log axis's minor labels (3 x 10^1 ...) collide with ours
         ax.set_xticks(xs, [f"{v:g}" for v in values])
     ax.set(xlabel=xlabel, ylabel="epoch", title=title)
-    ax.legend(fontsize=7)
+    # Below the axes: inside, the legend hid seeds and censored markers (CH3, CH5).
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     fig.tight_layout()
     return fig
 
@@ -332,17 +343,23 @@ def fourier_spectra(
     labels: Sequence[str],
     p: int,
     *,
+    final_name: str = "after grokking",
+    notes: Sequence[str] | None = None,
     title: str = "",
 ) -> Figure:
     """BR4: the token embedding's Fourier power over Z_p (share of the non-constant power per
     frequency k = 1 .. p // 2, ``analysis.fourier.fourier_power_share``; None: not recorded),
-    at initialisation (left) and after grokking (right), per seed."""
+    at initialisation (left) and at the reading ``final_name`` (right), per seed; ``notes``
+    (per seed) label the right panel's bars, e.g. with the decided share and its null."""
     fig = Figure(figsize=(11, 3.8))
     axes = fig.subplots(1, 2, sharey=True)
     k = np.arange(1, p // 2 + 1)
     width = 0.8 / max(len(labels), 1)
-    for ax, embs, name in zip(axes, (initial, final), ("initialisation", "after grokking")):
-        for i, (share, lab) in enumerate(zip(embs, labels)):
+    right = [lab if not n else f"{lab}: {n}" for lab, n in zip(labels, notes or [""] * len(labels))]
+    for ax, embs, name, labs in zip(
+        axes, (initial, final), ("initialisation", final_name), (labels, right)
+    ):
+        for i, (share, lab) in enumerate(zip(embs, labs)):
             if share is None:
                 continue
             ax.bar(
@@ -353,8 +370,11 @@ def fourier_spectra(
                 label=lab,
             )
         ax.set(xlabel="frequency k (with p - k)", title=f"token embedding, {name}")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     axes[0].set_ylabel("share of non-constant power")
-    axes[0].legend(fontsize=7)
+    top = max((float(np.max(x)) for x in (*initial, *final) if x is not None), default=1.0)
+    axes[0].set_ylim(0, top * 1.45)  # room for the legends above the bars
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -114,12 +114,18 @@ class StopRule:
 
     ``None`` disables a threshold; with both disabled the member trains its whole budget.
     ``patience`` keeps training that many epochs after the rule is first met (so that what
-    happens after a milestone, e.g. the weight norm settling, is observed).
+    happens after a milestone, e.g. the weight norm settling, is observed). With ``sustained``
+    the thresholds must also hold at every evaluation of those ``patience`` epochs: a lapse
+    restarts the count, so a member stops at the first evaluation where the rule has held
+    without a break for ``patience`` epochs (its final state is read in a settled period, not
+    inside a loss spike). ``sustained`` is left out of the canonical form when False, so the
+    runs of every spec without it keep their ids.
     """
 
     train_acc: float | None = 0.99
     val_acc: float | None = 0.99
     patience: int = 0
+    sustained: bool = False
 
     def __post_init__(self) -> None:
         check_fields(self, "StopRule")
@@ -129,10 +135,22 @@ class StopRule:
                 raise ValueError(f"StopRule.{name} must lie in (0, 1] or be None, got {v}")
         if self.patience < 0:
             raise ValueError(f"StopRule.patience must be >= 0, got {self.patience}")
+        if not isinstance(self.sustained, bool):
+            raise ValueError(f"StopRule.sustained must be True or False, got {self.sustained!r}")
 
     @property
     def enabled(self) -> bool:
         return self.train_acc is not None or self.val_acc is not None
+
+    def advance(self, since: int | None, epoch: int, met: bool) -> tuple[int | None, bool]:
+        """One evaluation at ``epoch`` where the thresholds are ``met`` (or not): returns the
+        epoch the rule counts its patience from (None: not counting) and whether the member
+        stops now. ``since`` is the value returned at the previous evaluation."""
+        if met and since is None:
+            since = epoch
+        elif not met and self.sustained:
+            since = None
+        return since, since is not None and epoch - since >= self.patience
 
 
 @dataclass(frozen=True)
@@ -177,6 +195,8 @@ class RunSpec:
     def canonical(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["model"] = {"family": self.model.family, **d["model"]}
+        if not self.stop.sustained:  # added after runs were stored: absent at its default
+            del d["stop"]["sustained"]
         return d
 
     @property
