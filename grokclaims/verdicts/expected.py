@@ -162,7 +162,8 @@ EXPECTED: dict[str, dict[str, Expected]] = {
         ),
         "BR3": Expected(
             Verdict.REFUTED,
-            "NOT a reason of scale: the rule fails at the tutorial's own setup too (p = 97, "
+            "does not replicate (a finding, not a limit of this scale): the rule fails at the "
+            "tutorial's own setup too (p = 97, "
             "d_model 128, weight decay 1, 4 seeds: the 10 -> 90 % rise over the delay is 1.06, "
             "1.02, 0.24, 0.30, 1 of 4 seeds <= 0.25, Clopper–Pearson upper bound 0.75 < 0.8; "
             "in two seeds test climbs from ~0.1 at memorisation to ~0.47 by epoch 100 before a "
@@ -172,7 +173,8 @@ EXPECTED: dict[str, dict[str, Expected]] = {
         ),
         "BR4": Expected(
             Verdict.REFUTED,
-            "NOT a reason of scale: read as CLAIMS.md says (once train and test have stayed "
+            "does not replicate (a finding, not a limit of this scale): read as CLAIMS.md says "
+            "(once train and test have stayed "
             ">= 99 % for 20 epochs), seeds 0 and 1 pass (top-5 share 0.73, 0.70; gains 0.49, "
             "0.44) but seed 2, settled at epoch 313, 62 epochs after grokking, has 0.492 against "
             "0.249 at initialisation, a gain of 0.243 < 0.25 (above its permutation null, "
