@@ -156,7 +156,7 @@ def test_capacity_estimate_is_a_lower_bound_where_its_runs_still_grew():
     bits = np.outer(P, [0.5, 0.52, 0.54])
     over = np.ones_like(bits, dtype=bool)
     C, ci, lower = cap.capacity_estimate(P, P, bits, over, over)
-    assert C == pytest.approx(0.52) and ci[0] <= C <= ci[1] and not lower
+    assert pytest.approx(0.52) == C and ci[0] <= C <= ci[1] and not lower
     sat = over.copy()
     sat[2, 1] = False
     assert cap.capacity_estimate(P, P, bits, sat, over)[2]

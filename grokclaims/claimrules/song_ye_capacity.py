@@ -1,5 +1,5 @@
-"""The rules of Song & Ye's capacity claims (CLAIMS.md SY1, SY2; SY8 in ``song_ye_speed``), revision 2, and the
-simulations that measure each rule's error rates.
+"""The rules of Song & Ye's capacity claims (CLAIMS.md SY1, SY2; SY8 is in ``song_ye_speed``),
+revision 2 (their simulations: ``song_ye_capacity_sim``).
 
 Inputs are the memory grid's arrays (``grokclaims.setups.memory``): points (width, dataset size
 n) by seeds. Times to memorise are NaN where a run never did (right-censored at ``budget``);
@@ -16,11 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from grokclaims.analysis.bootstrap import MAX_EXACT, resample_plan, weighted_quantile
 from grokclaims.analysis.capacity import weighted_ols
-from grokclaims.analysis.survival import censor_at, km_median_rows
 from grokclaims.verdicts.decisions import decide_band, share_bounds
 from grokclaims.verdicts.result import ClaimResult, Verdict
 from grokclaims.verdicts.rules import (
