@@ -59,3 +59,16 @@ def test_ch5_does_not_refute_the_sources_timescales():
     assert result.verdict is not Verdict.REFUTED
     groks = {op: [m - 50.0, m, m, m + 50.0] * 2 for op, m in chopra.SRC_OP.items()}
     assert chopra.ch5(groks, 5000).verdict is Verdict.SUPPORTED
+
+
+def test_every_claim_of_the_catalogue_has_a_rule_with_both_scenarios():
+    """All 21 claim ids (SY1-SY10, CH1-CH6, BR1-BR5) are decided by a registered rule whose
+    simulations feed it data that contradict the claim and data where it holds."""
+    from grokclaims.claimrules.__main__ import CLAIM_IDS
+
+    assert len(CLAIM_IDS) == 21
+    missing = [c for c in CLAIM_IDS if c not in RULES]
+    assert not missing, f"claims without a rule: {missing}"
+    for claim_id in CLAIM_IDS:
+        rule = RULES[claim_id]
+        assert rule.holds.description and rule.fails.description, claim_id
