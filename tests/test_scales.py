@@ -83,3 +83,24 @@ def test_a_setup_that_differs_from_the_source_does_not_claim_its_numbers():
         nightly.ch, setup=nightly.ch.setup.replace(weight_decay=0.5)
     ).source_numbers
     assert not dataclasses.replace(nightly.br, budget_steps=1_000).source_numbers
+
+
+def test_the_plugin_offers_exactly_the_scales_there_are():
+    """--grok-scale's choices are listed without importing torch; they must stay the scales."""
+    from grokclaims.plugin.options import SCALE_NAMES
+
+    assert sorted(SCALE_NAMES) == sorted(SCALES)
+
+
+def test_medium_has_the_grid_issue_16_asks_of_the_race():
+    """>= 5 seeds; >= 5 distinct race cells for SY7; one numeric axis with >= 3 values for
+    SY10's trend; >= 4 widths per cell (SY8 and SY9 need T_mem at 4; where it is observed is
+    measured in docs/calibration_medium.md)."""
+    medium = get_scale("medium")
+    assert medium.n_seeds >= 5
+    cells = medium.sy.cells()
+    assert len(cells) >= 5
+    assert len({dataclasses.replace(c, label="") for c in cells}) == len(cells)
+    assert all(len(c.dims) >= 4 for c in cells)
+    numeric = [a for a, v in medium.sy.suites.items() if not isinstance(v[0], str) and len(v) >= 3]
+    assert numeric, medium.sy.suites

@@ -32,7 +32,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="*", default=["claims"], help="claim files or dirs (claims)")
     # Checked in run(): the scales' module loads torch, and --help should not.
-    p.add_argument("--scale", required=True, help="the grid to fill: smoke, nightly or paper")
+    p.add_argument("--scale", required=True, help="the grid: smoke, medium, nightly or paper")
     p.add_argument("-k", dest="keyword", metavar="EXPR", help="only claims matching (pytest -k)")
     p.add_argument("--seeds", type=positive, metavar="N", help="seeds per claim (--grok-seeds)")
     p.add_argument(

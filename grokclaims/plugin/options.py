@@ -21,8 +21,8 @@ from grokclaims.engine import devices
 from grokclaims.store.format import RegistryError, check_location, resolve_store, verify_store
 
 # The names of grokclaims.setups.scales.SCALES, here so that registering the options imports no
-# torch (tests/test_plugin.py checks that the two agree).
-SCALE_NAMES = ("nightly", "paper", "smoke")
+# torch (tests/test_scales.py checks that the two agree).
+SCALE_NAMES = ("medium", "nightly", "paper", "smoke")
 
 
 def _positive_int(text: str) -> int:
@@ -40,7 +40,8 @@ def _positive_int(text: str) -> int:
 OPTIONS = {  # name: (ini type, help)
     "grok_scale": (
         "string",
-        "claim scale: smoke, nightly or paper (default: smoke without a GPU, nightly with one)",
+        "claim scale: smoke, medium, nightly or paper "
+        "(default: smoke without a GPU, nightly with one)",
     ),
     "grok_store": (
         "string",

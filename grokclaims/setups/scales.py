@@ -1,5 +1,6 @@
-"""The three scales a claim runs at: ``smoke`` (a CPU, CI), ``nightly`` (one 8-GPU node
-overnight) and ``paper`` (the authors' grids, a cluster).
+"""The four scales a claim runs at: ``smoke`` (a CPU, CI), ``medium`` (the same 2-core CPU for
+about 90 minutes, 5 seeds), ``nightly`` (one 8-GPU node overnight) and ``paper`` (the authors'
+grids, a cluster).
 
 A scale is a complete grid: the seeds, the Song & Ye race cells (one central cell per prime, the
 capacity sweep, the swept suites), the Chopra MLP setup with its sweeps, and the tutorial setup
@@ -226,7 +227,41 @@ SMOKE = Scale(
     br=TutorialScale(setup=TutorialSetup(p=47, dim=64, ff=256, weight_decay=2.0, max_epochs=500)),
 )
 
-SCALES: dict[str, Scale] = {s.name: s for s in (SMOKE, NIGHTLY, PAPER)}
+# -- medium: the 2-core CPU, the whole `pytest claims -n 2` in <= 90 minutes, 5 seeds ---------
+# PROVISIONAL (issue 16), docs/calibration_medium.md. Measured: at alpha 0.9 the crossing is
+# only bracketed (T_mem is observed at one width below it: dim 12 at ~5,500 epochs, dim 10
+# censored at 8,000), at alpha 0.95 it moves up to between dims 14 and 16, with T_mem observed
+# at dims 12 and 14 below it. At 8,000 epochs dims 8 and 10 generalise first in every seed (no
+# underfitting), so the smallest width is 4 (underfit at smoke; not yet measured at 8,000). The
+# op and weight-decay suite cells are predictions, not yet measured; subtraction was measured
+# and left out (it generalises 2-4x slower, so its crossing is only bracketed, 5,268-7,042).
+# The capacity sweep, ch and br are copies of SMOKE's until the lead sets them.
+
+MEDIUM = Scale(
+    name="medium",
+    description="one 2-core CPU, <= 90 minutes for `pytest claims -n 2`: Song & Ye at p = 23 "
+    "(alpha 0.95, dims 4 and 10-24, 8,000-epoch budgets; suites: operation, weight decay), "
+    "5 seeds",
+    n_seeds=5,
+    sy=SongYeScale(
+        central=(
+            RaceCell(
+                p=23,
+                op="+",
+                alpha=0.95,
+                dims=(4, 10, 12, 14, 16, 20, 24),
+                max_epochs=8_000,
+                eval_every=20,
+            ),
+        ),
+        capacity=SMOKE.sy.capacity,  # provisional: set by the lead
+        suites={"op": ("+", "*"), "weight_decay": (1.0, 1.5, 2.0, 3.0)},
+    ),
+    ch=SMOKE.ch,  # provisional: set by the lead
+    br=SMOKE.br,  # provisional: set by the lead
+)
+
+SCALES: dict[str, Scale] = {s.name: s for s in (SMOKE, MEDIUM, NIGHTLY, PAPER)}
 
 
 def get_scale(name: str) -> Scale:
