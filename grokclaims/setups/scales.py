@@ -237,6 +237,9 @@ SMOKE = Scale(
 # and left out (it generalises 2-4x slower, so its crossing is only bracketed, 5,268-7,042).
 # The capacity sweep, ch and br are copies of SMOKE's until the lead sets them.
 
+_MEDIUM_CELL = RaceCell(
+    p=23, op="+", alpha=0.95, dims=(4, 10, 12, 14, 16, 20, 24), max_epochs=8_000, eval_every=20
+)
 MEDIUM = Scale(
     name="medium",
     description="one 2-core CPU, <= 90 minutes for `pytest claims -n 2`: Song & Ye at p = 23 "
@@ -244,21 +247,27 @@ MEDIUM = Scale(
     "5 seeds",
     n_seeds=5,
     sy=SongYeScale(
-        central=(
-            RaceCell(
-                p=23,
-                op="+",
-                alpha=0.95,
-                dims=(4, 10, 12, 14, 16, 20, 24),
-                max_epochs=8_000,
-                eval_every=20,
-            ),
+        central=(_MEDIUM_CELL,),
+        # Not yet measured at medium (docs/calibration_medium.md): smoke's grid on the medium
+        # cell (its own n = 502 pairs) with one larger size, n = 1,000, so that dims 8 and 12
+        # can hold less than their data at C ~ 0.5 (SY1 needs 4 widths and 2 sizes over
+        # capacity, saturated); the probe at 4,000 epochs.
+        capacity=MemoryGrid(
+            cell=_MEDIUM_CELL,
+            dims=(4, 8, 12, 16, 24),
+            sizes=(160, 320, 502, 1_000),
+            probe_dims=(4, 6, 8, 12),
+            probe_sizes=(502, 1_000),
+            probe_epochs=4_000,
         ),
-        capacity=SMOKE.sy.capacity,  # provisional: set by the lead
         suites={"op": ("+", "*"), "weight_decay": (1.0, 1.5, 2.0, 3.0)},
     ),
-    ch=SMOKE.ch,  # provisional: set by the lead
-    br=SMOKE.br,  # provisional: set by the lead
+    # Chopra: smoke's setup (p = 31, alpha 0.9) with 5 seeds; the source's p = 97 costs ~100
+    # CPU-s a run, ~2 CPU-hours for the sweeps (docs/calibration_ch_br.md).
+    ch=SMOKE.ch,
+    # The tutorial's own setup (p = 97, d_model 128, weight decay 1; BR1's 1,500 steps are 150
+    # epochs there), 250 epochs: ~64 CPU-minutes (docs/calibration_ch_br.md, "medium").
+    br=TutorialScale(setup=TutorialSetup(max_epochs=250)),
 )
 
 SCALES: dict[str, Scale] = {s.name: s for s in (SMOKE, MEDIUM, NIGHTLY, PAPER)}
