@@ -59,7 +59,7 @@ SCALE_CELLS = {"smoke": 2, "medium": 5, "nightly": 18, "paper": 29}  # scales.py
 # values per numeric swept axis, the central cell included ('op' is categorical: no trend)
 SCALE_AXES = {
     "smoke": (2,),
-    "medium": (3, 3),
+    "medium": (4,),
     "nightly": (3,) * 7,
     "paper": (4, 5, 4, 3, 3, 6, 4),
 }
