@@ -156,12 +156,17 @@ PAPER = Scale(
 
 # -- nightly: one 8-GPU node overnight (<= 8 GPU-hours by cost.estimate_seconds) ---------------
 
-_NIGHTLY_CENTRAL = tuple(
-    RaceCell(p=p, dims=(24, 32, 48, 64, 96), max_epochs=4_000) for p in (97, 113)
+# Widths placed around each prime's predicted crossing (P× at C·P/K ~ 1.7 with the C measured
+# at smoke, 0.52) so that >= 3 lie within ±0.3 decades of it and T_mem is observed at >= 4
+# (docs/nightly_design.md: the prediction per width, its assumptions, the grids not chosen).
+_NIGHTLY_CENTRAL = (
+    RaceCell(p=97, dims=(40, 48, 56, 64, 72), max_epochs=4_000),
+    RaceCell(p=113, dims=(48, 56, 64, 72, 80), max_epochs=4_000),
 )
 NIGHTLY = Scale(
     name="nightly",
-    description="one 8-GPU node overnight: primes 97 and 113, 5 seeds, 5 dims, three values "
+    description="one 8-GPU node overnight: primes 97 and 113, 5 seeds, 5 dims around each "
+    "predicted crossing, three values "
     "per swept axis, 4,000-epoch budgets; <= 8 GPU-hours by the engine's estimate",
     n_seeds=5,
     sy=SongYeScale(
