@@ -69,7 +69,8 @@ def sy4(P, delay, t_train, generalised, *, rng=None, n_resamples: int = 9999) ->
         )
         for label, rel in (("authors' threshold (delay > 0)", False), ("relative", True))
     }
-    return decide_conjunction("SY4", parts)
+    # The estimate is the share of the two thresholds at which every regime shows, ordered.
+    return decide_conjunction("share of the 2 thresholds with the regimes ordered", parts)
 
 
 def _sy4_draw(table):
