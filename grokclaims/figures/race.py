@@ -237,7 +237,7 @@ def axis_trends(
 ):
     """log10(onset / P×) against each swept axis's value (SY10)."""
     n = max(len(axis_values), 1)
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(3.8 * n, 4.2), squeeze=False)
     for ax, name in zip(axes[0], axis_values):
         x = np.asarray(axis_values[name], dtype=float)
         y = np.asarray(log_ratios[name], dtype=float)
@@ -248,18 +248,22 @@ def axis_trends(
         ax.set_xticks(np.unique(x), [f"{v:g}" for v in np.unique(x)])
         ax.set_xlim(x.min() - 0.1 * (np.ptp(x) or 1), x.max() + 0.1 * (np.ptp(x) or 1))
         if (~ok).any():
-            ax.scatter(
+            ax.scatter(  # on the axis line, in axes coordinates: these cells have no value
                 x[~ok],
-                np.full((~ok).sum(), -0.28),
+                np.full((~ok).sum(), 0.0),
                 marker="x",
                 color="grey",
-                label="no onset or P× only bracketed",
+                clip_on=False,
+                transform=ax.get_xaxis_transform(),
+                label="no ratio: no onset, or P× only bracketed (on the axis)",
             )
         ax.axhspan(-0.3, 0.3, color="grey", alpha=0.15, label="±0.3 decades")
         ax.axhline(0, color="k", lw=0.8, label="onset = P×")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22))
         ax.set_xlabel(name)
         ax.set_ylabel("log10(onset / P×)")
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(min(lo, -0.45), max(hi, 0.45))
     fig.suptitle(title or "log ratio per swept axis")
     fig.tight_layout()
     return fig
