@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -11,14 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from grokclaims.analysis import speed
 from grokclaims.analysis.bootstrap import (
     bootstrap_interval,
-    capacity_interval,
     exact_resamples,
     n_resamples_exact,
     resample_plan,
-    seed_bootstrap_interval,
     weighted_quantile,
 )
 from grokclaims.analysis.bootstrap_coverage import simulate_coverage
@@ -132,58 +128,3 @@ def test_coverage_of_the_median_at_five_is_the_distribution_free_value():
         "median", "lognormal", 5, reps=600, rng=np.random.default_rng(11), chunk=600
     )
     assert 0.90 <= c["coverage"] <= 0.97
-
-
-# --------------------------------------------------------------------------- seeds, capacity
-# (formerly analysis/resample.py: now built on ``resample_plan``)
-
-
-def test_seed_bootstrap_interval_enumerates_the_multisets_of_few_seeds():
-    values = np.array([1.0, 2.0, 7.0])
-    got = seed_bootstrap_interval(lambda c: float(values[c].mean()), 3)
-    idx, w = exact_resamples(3)
-    means = values[idx].mean(axis=1)
-    assert got == (
-        float(weighted_quantile(means, w, 0.025)),
-        float(weighted_quantile(means, w, 0.975)),
-    )
-    assert got == (1.0, 7.0)  # with 3 seeds the 95 % interval is the range of the values
-
-
-def test_seed_bootstrap_interval_drops_undefined_resamples_and_is_reproducible():
-    rng = np.random.default_rng(0)
-    logP = np.log10([100.0, 200.0, 400.0, 800.0])
-    t_a = 10 ** (3 - logP[:, None] + rng.normal(0, 0.1, (4, 12)))
-    t_b = 10 ** (3 - 0.8 * logP[:, None] + rng.normal(0, 0.1, (4, 12)))
-    t_b[1, 2] = np.nan
-    stat = functools.partial(speed.slope_difference, logP, t_a, t_b)
-    a = seed_bootstrap_interval(stat, 12, rng=np.random.default_rng(9), n_resamples=300)
-    b = seed_bootstrap_interval(stat, 12, rng=np.random.default_rng(9), n_resamples=300)
-    assert a == b and a[0] < stat(np.arange(12)) < a[1]
-    assert seed_bootstrap_interval(lambda c: math.nan, 3) is None
-
-
-def test_capacity_interval_on_an_exact_line():
-    P = np.array([1_000.0, 2_000.0, 4_000.0, 8_000.0])
-    ci = capacity_interval(P, 2.16 * P + 50)
-    assert ci.resampled == "points" and ci.exact  # 4 points: 35 multisets
-    # resamples with a single P give no slope; the others agree exactly
-    assert ci.interval == pytest.approx((2.16, 2.16)) and 0 < ci.fraction < 1
-
-
-def test_capacity_interval_over_seeds_brackets_the_true_slope():
-    rng = np.random.default_rng(5)
-    P = np.geomspace(1_000, 64_000, 7)
-    bits = 3.6 * P[:, None] + rng.normal(0, 2_000, (7, 12))
-    bits[2, 3] = np.nan
-    ci = capacity_interval(P, bits, rng=np.random.default_rng(6), n_resamples=500)
-    assert ci.resampled == "seeds" and not ci.exact
-    assert ci.interval[0] < 3.6 < ci.interval[1]
-    assert ci == capacity_interval(P, bits, rng=np.random.default_rng(6), n_resamples=500)
-    three = capacity_interval(P, bits[:, :3])  # 3 seeds: the 10 multisets, no generator
-    assert three.exact and three.n_resamples == 10
-
-
-def test_capacity_interval_of_a_degenerate_fit_is_none():
-    ci = capacity_interval([5.0, 5.0, 5.0], [1.0, 2.0, 3.0])
-    assert ci.interval is None and math.isnan(ci.fraction)

@@ -21,7 +21,6 @@ from grokclaims.analysis import (
     fourier,
     milestones,
     norms,
-    speed,
     traces,
     transition,
 )
@@ -418,17 +417,3 @@ def test_saturated_bits():
     flat = np.r_[np.linspace(0, 1000, 7), [1000, 1010, 1020, 1030]]
     assert capacity.saturated(epochs, flat)  # +30 bits on 1030 over the last quarter
     assert not capacity.saturated(epochs, np.linspace(0, 1000, 11))
-
-
-def test_holdout_fit_and_error_by_hand():
-    x = np.array([0.0, 1.0, 2.0, 3.0])
-    logt = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.5, np.nan]])  # line 1 + x
-    cols = np.arange(2)
-    assert speed.holdout_fit(x, logt, [0, 1, 2], cols) == pytest.approx((1.0, 1.0))
-    assert speed.holdout_median_error(x, logt, [0, 1, 2], [3], cols) == pytest.approx(0.5)
-    assert speed.holdout_fit(x, logt, [0], cols) is None
-    assert math.isnan(speed.holdout_median_error(x, logt, [0], [3], cols))
-    logP = np.array([1.0, 2.0, 3.0])
-    t = 10 ** (5 - 2 * logP[:, None]) * np.ones((3, 2))
-    assert speed.loglog_slope(logP, t, cols) == pytest.approx(-2.0)
-    assert speed.slope_difference(logP, t, t**0.5, cols) == pytest.approx(-1.0)

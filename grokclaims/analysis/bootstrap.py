@@ -41,19 +41,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from grokclaims.analysis.capacity import capacity_points, weighted_ols
-
 __all__ = [
     "CONFIDENCE",
     "MAX_EXACT",
     "BootstrapInterval",
-    "SeedInterval",
     "bootstrap_interval",
-    "capacity_interval",
     "exact_resamples",
     "n_resamples_exact",
     "resample_plan",
-    "seed_bootstrap_interval",
     "weighted_quantile",
 ]
 
@@ -288,85 +283,3 @@ def bootstrap_interval(
     if np.ndim(est) == 0:
         est, low, high = float(est), float(low), float(high)
     return BootstrapInterval(est, low, high, label, exact, int(m), confidence)
-
-
-# --------------------------------------------------------------------------- seeds
-
-
-@dataclass(frozen=True)
-class SeedInterval:
-    """A bootstrap interval of a statistic of seed columns (or points), on ``resample_plan``."""
-
-    interval: tuple[float, float] | None  # None with fewer than 2 defined resamples
-    fraction: float  # weight of resamples with a finite statistic (NaN for no resamples)
-    n_resamples: int  # distinct resamples (exact) or draws (Monte Carlo)
-    resampled: str  # the unit resampled: "seeds" or "points"
-    exact: bool
-
-
-def _finite_interval(values, w, confidence: float, resampled: str, exact: bool) -> SeedInterval:
-    v = np.asarray(values, dtype=float)
-    ok = np.isfinite(v)
-    if not v.size:
-        return SeedInterval(None, math.nan, 0, resampled, exact)
-    fraction = float(w[ok].sum())
-    if ok.sum() < 2:
-        return SeedInterval(None, fraction, int(v.size), resampled, exact)
-    a = (1 - confidence) / 2
-    lo, hi = (weighted_quantile(v[ok], w[ok], q) for q in (a, 1 - a))
-    return SeedInterval((float(lo), float(hi)), fraction, int(v.size), resampled, exact)
-
-
-def seed_bootstrap_interval(
-    statistic: Callable[[np.ndarray], float],
-    n_seeds: int,
-    *,
-    rng: np.random.Generator | None = None,
-    n_resamples: int = N_RESAMPLES,
-    confidence: float = CONFIDENCE,
-    max_exact: int = MAX_EXACT,
-) -> tuple[float, float] | None:
-    """The percentile interval of ``statistic(seed columns)`` over resamples of the seeds
-    (``resample_plan``: every multiset of seeds with its weight when few, else Monte Carlo);
-    resamples where the statistic is undefined (NaN) are left out. None with fewer than 2."""
-    (idx,), w, exact = resample_plan(
-        [n_seeds], rng=rng, n_resamples=n_resamples, max_exact=max_exact
-    )
-    values = [statistic(cols) for cols in idx]
-    return _finite_interval(values, w, confidence, "seeds", exact).interval
-
-
-def capacity_interval(
-    P,
-    bits,
-    *,
-    rng: np.random.Generator | None = None,
-    n_resamples: int = N_RESAMPLES,
-    confidence: float = CONFIDENCE,
-    max_exact: int = MAX_EXACT,
-) -> SeedInterval:
-    """Bootstrap interval of the capacity C (``capacity.fit_capacity``'s slope).
-
-    With one column of ``bits`` it resamples (P, bits) points; with several it resamples whole
-    seed columns, so points of one seed stay together (``resample_plan``: exact for few). No
-    resamples (interval None) when the fit itself is undefined (< 3 points or a single P).
-    """
-    p, b, w = capacity_points(P, bits)
-    xs, ys = np.broadcast_to(p[:, None], b.shape)[w], b[w]
-    if xs.size < 3 or np.unique(xs).size < 2:
-        return SeedInterval(None, math.nan, 0, "points", False)
-    resampled = "points" if b.shape[1] == 1 else "seeds"
-    n = xs.size if b.shape[1] == 1 else b.shape[1]
-    (idx,), weights, exact = resample_plan(
-        [n], rng=rng, n_resamples=n_resamples, max_exact=max_exact
-    )
-    m = idx.shape[0]
-    if b.shape[1] == 1:
-        bx, by, bw = xs[idx], ys[idx], np.ones(idx.shape)
-    else:
-        y0, w0 = np.where(w, b, 0.0), w.astype(float)
-        bx = np.broadcast_to(p[None, :, None], (m, p.size, b.shape[1])).reshape(m, -1)
-        by = y0[:, idx].transpose(1, 0, 2).reshape(m, -1)
-        bw = w0[:, idx].transpose(1, 0, 2).reshape(m, -1)
-    slopes, _ = weighted_ols(bx, by, bw)
-    return _finite_interval(slopes, weights, confidence, resampled, exact)
