@@ -1,5 +1,6 @@
-"""Argument types shared by the command lines (``grokclaims runs``, ``grokclaims fill``): one
-definition of each check, so the two commands reject the same input with the same message."""
+"""Argument types shared by the command lines (``grokclaims runs``, ``grokclaims fill`` and
+pytest's ``--grok-seeds``): one definition of each check, so they reject the same input with
+the same message."""
 
 from __future__ import annotations
 

@@ -17,24 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from grokclaims.arguments import positive
 from grokclaims.engine import devices
 from grokclaims.store.format import RegistryError, check_location, resolve_store, verify_store
 
 # The names of grokclaims.setups.scales.SCALES, here so that registering the options imports no
 # torch (tests/test_scales.py checks that the two agree).
 SCALE_NAMES = ("medium", "nightly", "paper", "smoke")
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 OPTIONS = {  # name: (ini type, help)
@@ -65,7 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--grok-report-dir", default=None, metavar="DIR", help=OPTIONS["grok_report_dir"][1]
     )
     group.addoption(
-        "--grok-seeds", type=_positive_int, default=None, metavar="N", help=OPTIONS["grok_seeds"][1]
+        "--grok-seeds", type=positive, default=None, metavar="N", help=OPTIONS["grok_seeds"][1]
     )
     group.addoption("--grok-device", default=None, metavar="DEV", help=OPTIONS["grok_device"][1])
     group.addoption(
@@ -128,7 +117,7 @@ def read_settings(config: pytest.Config) -> dict:
     seeds = _setting(config, "grok_seeds")
     if seeds is not None:
         try:
-            seeds = _positive_int(str(seeds))
+            seeds = positive(str(seeds))
         except Exception as exc:
             raise pytest.UsageError(f"grok_seeds: {exc}") from None
     report_dir = _path_setting(config, "grok_report_dir") or root / "reports"
