@@ -1,13 +1,27 @@
 """Benchmark: the ensemble engine against a plain one-model-at-a-time loop, in one run.
 
-``python -m grokclaims.bench`` times (a) 16 Song & Ye transformers (p = 31, dim 16, mini-batches
-of 512) and (b) 32 Chopra MLPs (p = 31, width 64, full batch), 200 epochs each, trained by
-:func:`~grokclaims.engine.train.train_ensemble` and by
-:func:`~grokclaims.engine.plain.train_plain` (the same members one at a time: ``nn.Module``,
-``torch.optim.AdamW``, per-step ``.item()``). It prints model-epochs per second for both, their
-ratio, and the FLOP/s reached against a dense matmul peak measured in the same run.
-``--plain-members`` times the plain loop on a subset and extrapolates (the plain loop's cost is
-linear in members).
+``python -m grokclaims.bench`` times, each trained by
+:func:`~grokclaims.engine.train.train_ensemble` and by :func:`~grokclaims.engine.plain.train_plain`
+(the same members one at a time: ``nn.Module``, ``torch.optim.AdamW``, per-step ``.item()``):
+
+- (a) 16 Song & Ye transformers (p = 31, dim 16, dropout 0.2, mini-batches of 512);
+- (b) 32 Chopra MLPs (p = 31, width 64, full batch);
+
+and, at the ensemble sizes the smoke scale trains (``--scales``, on by default):
+
+- (c) a smoke race cell's ensemble: 9 Song & Ye (p = 23, dim 12; 3 seeds x task, random and
+  shuffled labels);
+- (d) the smoke tutorial's BR1 ensemble: 12 tutorial transformers (p = 47, dim 64; 3 seeds x 4
+  weight decays; evaluated every epoch, as the setup is; a twentieth of the epochs);
+- (e) a smoke Chopra sweep cell: 6 MLPs (p = 31, width 128, alpha 0.9).
+
+It prints model-epochs per second for both, their ratio, and the FLOP/s reached against a dense
+matmul peak measured in the same run, with the machine's load average (other processes share
+the CPU; the ratio is measured within one run, which is what counts). ``--plain-members`` times
+the plain loop on a subset and extrapolates (its cost is linear in members). Where a GPU is
+visible the same cases run there too (timed with synchronisation); on a CPU-only machine that
+part is skipped. ``--profile N`` prints torch.profiler's top operations of case (a) over N
+epochs.
 
 This is a benchmark, not a test: timings vary with the machine and its load.
 """
@@ -15,7 +29,9 @@ This is a benchmark, not a test: timings vary with the machine and its load.
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -24,27 +40,55 @@ from grokclaims.engine.cost import epoch_flops
 from grokclaims.engine.plain import train_plain
 from grokclaims.engine.train import train_ensemble
 from grokclaims.families import ChopraMLP, SongYe
+from grokclaims.setups.scales import SMOKE
 from grokclaims.spec.run import RunSpec, Schedule, StopRule
 
+NEVER = StopRule(train_acc=None, val_acc=None)  # time a fixed budget
 
-def matmul_peak(n: int = 1024, repeats: int = 20) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+
+def matmul_peak(device: str = "cpu", n: int = 1024, repeats: int = 20) -> float:
+    """Dense float32 matmul FLOP/s of this device (n x n products)."""
+    if device != "cpu":
+        n, repeats = 8192, 20
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
     for _ in range(3):
         a @ b
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    sync(device)
     return 2.0 * n**3 * repeats / (time.perf_counter() - start)
 
 
-def cases(epochs: int) -> dict[str, list[RunSpec]]:
-    never = StopRule(train_acc=None, val_acc=None)  # time a fixed budget
+def sync(device: str) -> None:
+    if device != "cpu":
+        torch.cuda.synchronize()
+
+
+def budget(specs: list[RunSpec], epochs: int) -> list[RunSpec]:
+    """The same runs on a fixed budget of ``epochs`` (no stop rule), so both loops do equal work."""
+    out = []
+    for s in specs:
+        sched = s.schedule
+        schedule = Schedule(
+            max_epochs=epochs,
+            batch_size=sched.batch_size,
+            eval_every=sched.eval_every,
+            train_acc=sched.train_acc,
+        )
+        out.append(s.replace(schedule=schedule, stop=NEVER))
+    return out
+
+
+def cases(epochs: int, scales: bool = True) -> dict[str, list[RunSpec]]:
     sy = [
         RunSpec(
             TaskSpec(p=31, op="/"),
             SongYe(dim=16),
             schedule=Schedule(max_epochs=epochs, batch_size=512, eval_every=10),
-            stop=never,
+            stop=NEVER,
             seed=s,
         )
         for s in range(16)
@@ -54,54 +98,125 @@ def cases(epochs: int) -> dict[str, list[RunSpec]]:
             TaskSpec(p=31, op="+", encoding="one_hot"),
             ChopraMLP(width=64),
             schedule=Schedule(max_epochs=epochs, batch_size=None, eval_every=10),
-            stop=never,
+            stop=NEVER,
             seed=s,
         )
         for s in range(32)
     ]
-    return {
+    out = {
         "(a) 16 Song & Ye transformers, p=31, dim 16, mini-batch": sy,
         "(b) 32 Chopra MLPs, p=31, width 64, full batch": mlp,
     }
+    if not scales:
+        return out
+    seeds = SMOKE.seed_list()
+    race = SMOKE.sy.central[0].replace(dims=(12,)).specs(seeds, shuffled=True)
+    br = SMOKE.br
+    tutorial = [br.setup.spec(s, weight_decay=wd) for wd in br.weight_decays for s in seeds]
+    ch = SMOKE.ch.setup
+    chopra = [ch.spec(s, width=128) for s in seeds] + [
+        ch.spec(s, width=128, weight_decay=0.5) for s in seeds
+    ]
+    # A tutorial member costs ~50x a Song & Ye one per epoch (d 64, evaluated every epoch):
+    # a twentieth of the budget.
+    out |= {
+        f"(c) smoke race cell: {len(race)} Song & Ye, p=23, dim 12": budget(race, epochs),
+        f"(d) smoke tutorial BR1: {len(tutorial)} tutorial transformers, p=47, dim 64": budget(
+            tutorial, max(1, epochs // 20)
+        ),
+        f"(e) smoke Chopra cell: {len(chopra)} MLPs, p=31, width 128": budget(chopra, epochs),
+    }
+    return out
 
 
-def run(epochs: int, plain_members: int | None, threads: int | None) -> list[dict]:
-    if threads:
-        torch.set_num_threads(threads)
-    peak = matmul_peak()
+def timed(device: str, fn: Callable[[], object]) -> float:
+    sync(device)
+    start = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - start
+
+
+def load() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:  # not available on this platform
+        return "load n/a"
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def run_device(
+    device: str, epochs: int, plain_members: int | None, scales: bool, plain_subset: int
+) -> list[dict]:
+    peak = matmul_peak(device)
+    threads = f"{torch.get_num_threads()} thread(s)" if device == "cpu" else device
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), dense matmul peak "
-        f"{peak / 1e9:.1f} GFLOP/s"
+        f"[{device}] torch {torch.__version__}, {threads}, dense matmul peak "
+        f"{peak / 1e9:.1f} GFLOP/s; {load()}",
+        flush=True,
     )
     rows = []
-    for name, specs in cases(epochs).items():
-        m = len(specs)
-        start = time.perf_counter()
-        train_ensemble(specs, device="cpu")
-        t_ens = time.perf_counter() - start
-        subset = specs[: plain_members or m]
-        start = time.perf_counter()
-        for s in subset:
-            train_plain(s, device="cpu")
-        t_plain = (time.perf_counter() - start) * m / len(subset)
-        flops = epoch_flops(specs[0]) * m * epochs
+    for name, specs in cases(epochs, scales).items():
+        m, n_epochs = len(specs), specs[0].schedule.max_epochs
+        train_ensemble(budget(specs[:1], 2), device=device)  # warm-up: first-call costs
+        t_ens = timed(device, lambda specs=specs: train_ensemble(specs, device=device))
+        k = plain_members or (m if name.startswith(("(a)", "(b)")) else plain_subset)
+        subset = specs[: min(m, k)]
+        t_plain = timed(device, lambda s=subset: [train_plain(x, device=device) for x in s])
+        t_plain *= m / len(subset)
+        flops = sum(epoch_flops(s) for s in specs) * n_epochs
         row = {
             "case": name,
-            "ensemble_model_epochs_per_s": m * epochs / t_ens,
-            "plain_model_epochs_per_s": m * epochs / t_plain,
+            "device": device,
+            "members": m,
+            "epochs": n_epochs,
+            "ensemble_model_epochs_per_s": m * n_epochs / t_ens,
+            "plain_model_epochs_per_s": m * n_epochs / t_plain,
             "ratio": t_plain / t_ens,
             "ensemble_gflops": flops / t_ens / 1e9,
             "plain_gflops": flops / t_plain / 1e9,
+            "ensemble_share_of_peak": flops / t_ens / peak,
             "peak_gflops": peak / 1e9,
         }
         rows.append(row)
         print(
-            f"{name}\n  ensemble {row['ensemble_model_epochs_per_s']:8.1f} model-epochs/s "
-            f"({row['ensemble_gflops']:.1f} GFLOP/s, {100 * flops / t_ens / peak:.0f}% of peak)"
+            f"{name} ({n_epochs} epochs)\n  ensemble {row['ensemble_model_epochs_per_s']:8.1f} "
+            f"model-epochs/s ({row['ensemble_gflops']:.1f} GFLOP/s, "
+            f"{100 * row['ensemble_share_of_peak']:.0f}% of peak)"
             f"\n  plain    {row['plain_model_epochs_per_s']:8.1f} model-epochs/s "
-            f"({row['plain_gflops']:.1f} GFLOP/s, {100 * flops / t_plain / peak:.0f}% of peak)"
-            f"\n  ratio    {row['ratio']:8.2f}x"
+            f"({row['plain_gflops']:.1f} GFLOP/s, {100 * flops / t_plain / peak:.0f}% of peak; "
+            f"{len(subset)} of {m} timed)"
+            f"\n  ratio    {row['ratio']:8.2f}x   [{load()}]",
+            flush=True,
         )
+    return rows
+
+
+def profile(epochs: int) -> None:
+    """torch.profiler's top operations (self CPU time) of case (a)'s ensemble."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    specs = cases(epochs, scales=False)["(a) 16 Song & Ye transformers, p=31, dim 16, mini-batch"]
+    train_ensemble(budget(specs[:1], 2), device="cpu")
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        train_ensemble(specs, device="cpu")
+    print(f"case (a), {epochs} epochs, {torch.get_num_threads()} thread(s); {load()}")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
+def run(
+    epochs: int,
+    plain_members: int | None,
+    threads: int | None,
+    scales: bool = True,
+    plain_subset: int = 3,
+) -> list[dict]:
+    if threads:
+        torch.set_num_threads(threads)
+    rows = run_device("cpu", epochs, plain_members, scales, plain_subset)
+    if torch.cuda.is_available():
+        rows += run_device("cuda", epochs, plain_members, scales, plain_subset)
     return rows
 
 
@@ -114,11 +229,24 @@ def main(argv: list[str] | None = None) -> None:
         "--plain-members",
         type=int,
         default=None,
-        help="time the plain loop on this many members and extrapolate",
+        help="time the plain loop on this many members and extrapolate (default: all of "
+        "(a) and (b), --plain-subset of the scale cases)",
     )
+    ap.add_argument("--plain-subset", type=int, default=3, help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument(
+        "--no-scales", action="store_true", help="only (a) and (b), not the smoke-scale cases"
+    )
+    ap.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="profile case (a) over N epochs"
+    )
     args = ap.parse_args(argv)
-    run(args.epochs, args.plain_members, args.threads)
+    if args.profile:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        profile(args.profile)
+        return
+    run(args.epochs, args.plain_members, args.threads, not args.no_scales, args.plain_subset)
 
 
 if __name__ == "__main__":

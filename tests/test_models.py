@@ -119,6 +119,24 @@ def test_batched_dropout_is_inverted_dropout_at_the_given_rate():
     assert torch.allclose(masked[0] * w[0, 0], out[0])
 
 
+def test_a_members_dropout_mask_does_not_depend_on_the_other_members():
+    h = torch.ones(3, 50, 7)  # 350 units per member: not a multiple of four (a padded draw)
+    alone = MemberDropout(torch.tensor([0.3]), [torch.Generator().manual_seed(9)])
+    crowd = MemberDropout(
+        torch.tensor([0.1, 0.0, 0.3]), [torch.Generator().manual_seed(s) for s in (1, 2, 9)]
+    )
+    mask = crowd.keep_mask(h)
+    assert torch.equal(mask[2], alone.keep_mask(h[:1])[0])
+    assert torch.equal(mask[1], torch.ones(50, 7))  # rate 0: everything kept, nothing drawn
+    assert set(mask.unique().tolist()) == {0.0, 1.0}
+    # 16-bit decisions: P(drop) = round(rate * 2^16) / 2^16, and the kept units' scale undoes it
+    k = round(0.3 * 2**16)
+    assert crowd.scale[2].item() == pytest.approx(2**16 / (2**16 - k), rel=1e-7)
+    big = MemberDropout(torch.tensor([0.3]), [torch.Generator().manual_seed(0)])
+    kept = big.keep_mask(torch.ones(1, 400_000)).mean().item()
+    assert abs(kept - (1 - k / 2**16)) < 4 * (0.21 / 400_000) ** 0.5  # 4 standard errors
+
+
 def test_shape_of_drops_member_fields():
     assert shape_of(SongYe(dim=8, dropout=0.1, init_scale=2.0)) == shape_of(SongYe(dim=8))
     assert shape_of(SongYe(dim=8)) != shape_of(SongYe(dim=12))

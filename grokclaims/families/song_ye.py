@@ -149,37 +149,55 @@ class SongYeTransformer(nn.Module):
 
 
 def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
-    # The same maths as the plain module, in fewer and smaller operations: q, k, v in one
-    # matmul; q and k rotated together; scale and causal mask inside one baddbmm; and in the
-    # last block only the read-out position is computed past k and v (the other positions'
-    # outputs are never used). Small models are bound by elementwise work and per-operation
-    # overhead, so both counts matter.
+    # The same maths as the plain module, laid out for small models, which are bound by
+    # element-wise passes over activations and per-operation overhead rather than by FLOPs:
+    # - activations are (M, S, B, d): position before example, so the last position is a
+    #   contiguous slice and each position is one matrix of every member;
+    # - rotary embeddings are folded into the weights: rotating q_t = W_q h_t by position t's
+    #   rotation R_t is multiplying h_t by R_t W_q, so each member gets one (3d, d) q/k/v weight
+    #   per position (S small matrices, built once per step) and q, k, v come out of one batched
+    #   product per position with no pass over the activations to rotate them;
+    # - q, k, v are separated with one permuting copy and attended by PyTorch's fused
+    #   attention kernel; in the last block only the read-out position is computed past k, v.
     seq_len = task.seq_len
-    hd, heads = spec.dim // spec.heads, spec.heads
-    c, s = rotary_rows(seq_len, hd, spec.rope_base)
-    c, s = c.unsqueeze(1), s.unsqueeze(1)  # (S, 1, hd): broadcast over q/k and heads
-    mask = torch.full((seq_len, seq_len), float("-inf")).triu(1)
+    d, hd, heads = spec.dim, spec.dim // spec.heads, spec.heads
+    c, s = rotary_rows(seq_len, hd, spec.rope_base)  # (S, hd)
+    # Output row j of W_q / W_k is feature j % hd of its head: (1, S, 1, d, 1) tables.
+    cpu_tables = (c.repeat(1, heads).view(1, seq_len, 1, d, 1),)
+    cpu_tables += (s.repeat(1, heads).view(1, seq_len, 1, d, 1),)
+    tables: dict[torch.device, tuple[torch.Tensor, ...]] = {}  # copied once per device
+
+    def qkv_weights(p: Params, a: str) -> torch.Tensor:
+        """(M·S, 3d, d): per position, [R_t W_q; R_t W_k; W_v]."""
+        wqk = torch.stack([p[a + "wq.weight"], p[a + "wk.weight"]], 1).unsqueeze(1)
+        if wqk.device not in tables:
+            tables[wqk.device] = tuple(t.to(wqk.device) for t in cpu_tables)
+        c, s = tables[wqk.device]
+        rotated = wqk * c + swap_pairs(wqk.mT).mT * s
+        wv = p[a + "wv.weight"][:, None, None].expand(-1, seq_len, -1, -1, -1)
+        return torch.cat([rotated, wv], 2).view(-1, 3 * d, d)  # (M, S, 3, d, d) -> (M·S, 3d, d)
 
     def attend(n: torch.Tensor, p: Params, a: str, last_only: bool) -> torch.Tensor:
-        m, b, _, d = n.shape  # n: (M, B, S, d) -> (M, B, S or 1, d)
-        w = torch.cat([p[a + "wq.weight"], p[a + "wk.weight"], p[a + "wv.weight"]], 1)
-        qkv = linear(n, w).unflatten(-1, (3 * heads, hd))  # (M, B, S, 3h, hd)
-        qk = qkv[..., : 2 * heads, :]
-        qk = qk * c.to(n.device) + swap_pairs(qk) * s.to(n.device)
-
-        def per_head(x):  # (M, B, S', h, hd) -> (M·B·h, S', hd)
-            return x.transpose(2, 3).reshape(-1, x.shape[2], hd)
-
-        q = qk[:, :, -1:, :heads] if last_only else qk[..., :heads, :]
-        q, k, v = per_head(q), per_head(qk[..., heads:, :]), per_head(qkv[..., 2 * heads :, :])
-        bias = mask[-1:] if last_only else mask  # the last position sees every position
-        scores = torch.baddbmm(bias.to(n.device), q, k.transpose(1, 2), alpha=hd**-0.5)
-        out = torch.bmm(scores.softmax(-1), v)  # (M·B·h, S', hd)
-        tq = out.shape[1]
-        return out.view(m, b, heads, tq, hd).transpose(2, 3).reshape(m, b, tq, d)
+        m, _, b, _ = n.shape  # n: (M, S, B, d) -> (M, S or 1, B, d)
+        qkv = torch.bmm(n.view(m * seq_len, b, d), qkv_weights(p, a).mT)  # (M·S, B, 3d)
+        # -> (3, M·B, heads, S, hd): the per-head matrices of q, k and v, in one copy
+        q, k, v = (
+            qkv.view(m, seq_len, b, 3, heads, hd)
+            .permute(3, 0, 2, 4, 1, 5)
+            .reshape(3, m * b, heads, seq_len, hd)
+            .unbind(0)
+        )
+        # PyTorch's fused attention (one kernel forward, one backward, on CPU and GPU); in the
+        # last block the read-out position sees every position, so no mask.
+        if last_only:
+            out = F.scaled_dot_product_attention(q[:, :, -1:], k, v)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        tq = out.shape[2]  # out: (M·B, heads, S', hd)
+        return out.view(m, b, heads, tq, hd).permute(0, 3, 1, 2, 4).reshape(m, tq, b, d)
 
     def forward(p: Params, x: torch.Tensor, drop: MemberDropout) -> torch.Tensor:
-        h = embed(x, p["embedding.weight"])  # (M, B, S, d)
+        h = embed(x.transpose(1, 2).contiguous(), p["embedding.weight"])  # (M, S, B, d)
         for i in range(spec.depth):
             last = i == spec.depth - 1
             a = f"layers.{i}.attn."
@@ -187,12 +205,12 @@ def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
             out = linear(out, p[a + "wo.weight"])
             if heads > 1:
                 out = drop(linear(out, p[a + "to_out.0.weight"], p[a + "to_out.0.bias"]))
-            h = (h[:, :, -1:] if last else h) + out
+            h = (h[:, -1:] if last else h) + out
             f = f"layers.{i}.ff."
             n = rms_norm(h, p[f + "norm.weight"])
             gated = F.silu(linear(n, p[f + "w1.weight"])) * linear(n, p[f + "w3.weight"])
             h = h + linear(*drop.before(gated, p[f + "w2.weight"]))
-        h = rms_norm(h[:, :, -1], p["norm.weight"])  # (M, B, d)
+        h = rms_norm(h[:, -1], p["norm.weight"])  # (M, B, d)
         return linear(h, p["out.weight"])
 
     return forward
