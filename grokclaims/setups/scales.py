@@ -242,8 +242,12 @@ SMOKE = Scale(
 # and left out (it generalises 2-4x slower, so its crossing is only bracketed, 5,268-7,042).
 # The capacity sweep, ch and br are copies of SMOKE's until the lead sets them.
 
+# Evaluated every 10 epochs: at 20, one of the delay-0 runs of the calibration was the grid's
+# (train 99 % at 489, validation 98 % at 500; docs/calibration_medium.md), so the milestones'
+# resolution must be finer than the delays measured; +3.5 % FLOPs (529 pairs every 10 epochs
+# against 3 x 502 training forward-equivalents an epoch).
 _MEDIUM_CELL = RaceCell(
-    p=23, op="+", alpha=0.95, dims=(4, 10, 12, 14, 16, 20, 24), max_epochs=8_000, eval_every=20
+    p=23, op="+", alpha=0.95, dims=(4, 10, 12, 14, 16, 20, 24), max_epochs=8_000, eval_every=10
 )
 MEDIUM = Scale(
     name="medium",
