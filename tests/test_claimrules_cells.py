@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from grokclaims.claimrules import song_ye_cells as cells
-from grokclaims.claimrules.errors import MAX_FALSE_SUPPORT, SCALE_SEEDS, error_rates
-from grokclaims.setups.scales import SCALES
+from grokclaims.claimrules.errors import MAX_FALSE_SUPPORT, SCALE_SEEDS, error_rates, seeds_at
+from grokclaims.setups.scales import SCALES, source_of
 from grokclaims.verdicts import Verdict
 
 SEEDS = SCALE_SEEDS
@@ -27,6 +27,10 @@ def test_the_scale_numbers_are_the_scales_own():
         )
         assert sorted(cells.SCALE_AXES[name]) == per_axis, name
         assert SEEDS[name] == scale.n_seeds
+        for claim_id in ("SY1", "CH2", "BR3"):  # each source's seeds, as the claims get them
+            assert seeds_at(name, claim_id) == len(
+                scale.seed_list(source=source_of(claim_id))
+            ), (name, claim_id)
 
 
 # ------------------------------------------------------------------------------------ SY7

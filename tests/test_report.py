@@ -310,3 +310,23 @@ def test_a_claim_is_supported_only_if_every_case_is():
     assert claim_verdict(["supported", "inconclusive"]) == "inconclusive"
     assert claim_verdict(["supported", "error", "inconclusive"]) == "error"
     assert claim_verdict(["error", "refuted"]) == "refuted"
+
+
+def test_the_header_lists_a_source_whose_seeds_differ_from_the_scale(tmp_path, monkeypatch):
+    monkeypatch.setattr(provenance, "git_commit", lambda cwd=None: None)
+    from grokclaims.setups.scales import MEDIUM
+
+    meta = report.session_meta(
+        scale="medium",
+        seeds=MEDIUM.seeds_by_source(),
+        device=None,
+        n_gpus=0,
+        store="/tmp/runs.sqlite",
+        start=time.time() - 60,
+        end=time.time(),
+    )
+    assert meta["seeds"] == [0, 1, 2, 3, 4]
+    assert meta["seeds_by_source"] == {"ch": list(range(14))}
+    text = (report.write_report(tmp_path, _results({"A1": "supported"}), meta) / "REPORT.md")
+    assert "| seeds | 5: 0, 1, 2, 3, 4; Chopra claims: 14: 0-13 |" in text.read_text()
+    assert "seeds_by_source" not in _meta()  # a plain list: one number for every claim

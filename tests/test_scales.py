@@ -104,3 +104,20 @@ def test_medium_has_the_grid_issue_16_asks_of_the_race():
     assert all(len(c.dims) >= 4 for c in cells)
     numeric = [a for a, v in medium.sy.suites.items() if not isinstance(v[0], str) and len(v) >= 3]
     assert numeric, medium.sy.suites
+
+
+def test_a_source_runs_its_own_number_of_seeds_where_the_scale_sets_one():
+    """Medium runs the cheap Chopra MLPs at 14 seeds, the fewest with which CH2's share rule
+    (>= 80 % of seeds, one-sided Clopper-Pearson) can be supported; the rest at the scale's 5.
+    --grok-seeds replaces every source's number."""
+    from grokclaims.claimrules.chopra import NORM_SEEDS, share_agreeing_needs
+    from grokclaims.setups.scales import MEDIUM, SMOKE, source_of
+
+    assert MEDIUM.seed_list(source="ch") == tuple(range(share_agreeing_needs(NORM_SEEDS)))
+    assert MEDIUM.seed_list(source="sy") == MEDIUM.seed_list(source="br") == tuple(range(5))
+    assert MEDIUM.seed_list(2, source="ch") == (0, 1)
+    assert set(SMOKE.seeds_by_source().values()) == {(0, 1, 2)}
+    assert [source_of(c) for c in ("SY10", "CH2", "BR1", "XY1")] == ["sy", "ch", "br", None]
+    assert MEDIUM.seed_list(source=source_of("XY1")) == tuple(range(5))  # a user's own claim
+    with pytest.raises(ValueError, match="unknown source"):
+        MEDIUM.seed_list(source="xx")

@@ -8,7 +8,13 @@ from __future__ import annotations
 import argparse
 
 from grokclaims.claimrules import RULES, song_ye_cells
-from grokclaims.claimrules.errors import MAX_FALSE_SUPPORT, REPS, SCALE_SEEDS, error_rates
+from grokclaims.claimrules.errors import (
+    MAX_FALSE_SUPPORT,
+    REPS,
+    SCALE_SEEDS,
+    error_rates,
+    seeds_at,
+)
 
 # The 21 claims of CLAIMS.md (tests/test_claimrules_table.py checks this against the file).
 CLAIM_IDS = (
@@ -23,7 +29,7 @@ EXTRA_ROWS = {"SY10[cell]": "SY6", "CH[value]": "CH[value]"}
 def at_scale(row: str, scale: str):
     """(rule, n_seeds, reason): the rule deciding ``row`` at ``scale`` and its number of seeds,
     or rule None and the reason the scale cannot decide it."""
-    n = SCALE_SEEDS[scale]
+    n = seeds_at(scale, row)
     if row in ("SY7", "SY10"):
         why = song_ye_cells.cannot_decide(row, scale)
         return (None, n, why) if why else (song_ye_cells.rule_at(row, scale), n, "")

@@ -30,12 +30,17 @@ def activate(config: pytest.Config, *, late: bool = False) -> dict:
 
 
 def header_line(s: dict) -> str:
+    from grokclaims.report.render import SOURCE_NAMES
     from grokclaims.setups.scales import get_scale
 
     scale = get_scale(s["scale"])
     seeds = scale.seed_list(s["seeds"])
+    others = {
+        src: len(v) for src, v in scale.seeds_by_source(s["seeds"]).items() if v != seeds
+    }
+    extra = "".join(f" ({SOURCE_NAMES[src]}: {n})" for src, n in others.items())
     device = s["device"] or (f"one GPU per worker ({s['n_gpus']} GPUs)" if s["n_gpus"] else "cpu")
     return (
-        f"grokclaims: scale={scale.name}, seeds={len(seeds)} {list(seeds)}, "
+        f"grokclaims: scale={scale.name}, seeds={len(seeds)} {list(seeds)}{extra}, "
         f"device={device}, store={s['store']}" + (", plan only" if s["plan"] else "")
     )

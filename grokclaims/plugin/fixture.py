@@ -14,7 +14,7 @@ def grok(request: pytest.FixtureRequest):
     from grokclaims.plugin.activation import activate
     from grokclaims.plugin.context import Claim
     from grokclaims.plugin.registry import session_registry
-    from grokclaims.setups.scales import get_scale
+    from grokclaims.setups.scales import get_scale, source_of
 
     marker = request.node.get_closest_marker("claim")
     if marker is None:
@@ -32,7 +32,7 @@ def grok(request: pytest.FixtureRequest):
         source=marker.kwargs.get("source", ""),
         quote=doc,
         scale=scale,
-        seeds=scale.seed_list(s["seeds"]),
+        seeds=scale.seed_list(s["seeds"], source_of(marker.kwargs["id"])),
         device=s["device"] or ("cuda" if s["n_gpus"] and _has_cuda() else None),
         registry=session_registry(config),
         plan=s["plan"],

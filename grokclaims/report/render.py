@@ -102,6 +102,16 @@ def _counts_section(results: list[dict]) -> list[str]:
     return lines
 
 
+SOURCE_NAMES = {"ch": "Chopra claims", "br": "tutorial claims"}
+
+
+def _seeds(seeds: list[int]) -> str:
+    """'5: 0, 1, 2, 3, 4'; a long run of seeds as '14: 0-13'."""
+    if len(seeds) > 5 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{len(seeds)}: {seeds[0]}-{seeds[-1]}"
+    return f"{len(seeds)}: {', '.join(map(str, seeds))}"
+
+
 def render(results: list[dict], meta: dict, moved) -> str:
     lines = [f"# grokclaims report: {meta['scale']} scale", ""]
     if meta.get("partial"):
@@ -114,7 +124,12 @@ def render(results: list[dict], meta: dict, moved) -> str:
         "| | |",
         "|---|---|",
         f"| scale | {meta['scale']} |",
-        f"| seeds | {len(meta['seeds'])}: {', '.join(map(str, meta['seeds']))} |",
+        f"| seeds | {_seeds(meta['seeds'])}"
+        + "".join(
+            f"; {SOURCE_NAMES.get(src, src)}: {_seeds(v)}"
+            for src, v in (meta.get("seeds_by_source") or {}).items()
+        )
+        + " |",
         f"| git commit | `{meta.get('git_commit') or 'unknown'}` |",
         f"| package / torch / python | {meta['package_version']} / {meta['torch']} / "
         f"{meta['python']} |",
