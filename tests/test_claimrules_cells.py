@@ -28,9 +28,10 @@ def test_the_scale_numbers_are_the_scales_own():
         assert sorted(cells.SCALE_AXES[name]) == per_axis, name
         assert SEEDS[name] == scale.n_seeds
         for claim_id in ("SY1", "CH2", "BR3"):  # each source's seeds, as the claims get them
-            assert seeds_at(name, claim_id) == len(
-                scale.seed_list(source=source_of(claim_id))
-            ), (name, claim_id)
+            assert seeds_at(name, claim_id) == len(scale.seed_list(source=source_of(claim_id))), (
+                name,
+                claim_id,
+            )
 
 
 # ------------------------------------------------------------------------------------ SY7

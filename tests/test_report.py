@@ -327,6 +327,6 @@ def test_the_header_lists_a_source_whose_seeds_differ_from_the_scale(tmp_path, m
     )
     assert meta["seeds"] == [0, 1, 2, 3, 4]
     assert meta["seeds_by_source"] == {"ch": list(range(14))}
-    text = (report.write_report(tmp_path, _results({"A1": "supported"}), meta) / "REPORT.md")
+    text = report.write_report(tmp_path, _results({"A1": "supported"}), meta) / "REPORT.md"
     assert "| seeds | 5: 0, 1, 2, 3, 4; Chopra claims: 14: 0-13 |" in text.read_text()
     assert "seeds_by_source" not in _meta()  # a plain list: one number for every claim

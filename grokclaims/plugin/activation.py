@@ -35,9 +35,7 @@ def header_line(s: dict) -> str:
 
     scale = get_scale(s["scale"])
     seeds = scale.seed_list(s["seeds"])
-    others = {
-        src: len(v) for src, v in scale.seeds_by_source(s["seeds"]).items() if v != seeds
-    }
+    others = {src: len(v) for src, v in scale.seeds_by_source(s["seeds"]).items() if v != seeds}
     extra = "".join(f" ({SOURCE_NAMES[src]}: {n})" for src, n in others.items())
     device = s["device"] or (f"one GPU per worker ({s['n_gpus']} GPUs)" if s["n_gpus"] else "cpu")
     return (
