@@ -185,6 +185,83 @@ EXPECTED: dict[str, dict[str, Expected]] = {
         ),
     },
     "medium": {
+        # Song & Ye at p = 23, +, alpha 0.95, dims 4 and 10-24, 8,000 epochs, evaluation every
+        # 10; suites op {+, *} and weight decay {1, 1.5, 2, 3}; memory grid dims 4-24, n 160-1,000
+        # (docs/calibration_medium.md, "The first full medium run")
+        "SY1": Expected(
+            Verdict.INCONCLUSIVE,
+            "the memory grid's sizes (set before any medium measurement): at the race setting "
+            "C = 0.638 bits/parameter (R² 0.980, 40 runs) but only 3 widths (dims 4-12) hold "
+            "less than their data at n <= 1,000, and the rule needs 4; at the probe setting "
+            "(wd 0.01) C = 1.72 (R² 0.990, 15 runs), from 2 widths (dims 4 and 6, several "
+            "runs still gaining bits at 4,000 epochs); a size n >= 2,000 (two mini-batches an "
+            "epoch) would put dim 16 over capacity; the rule's simulated power at 5 seeds is "
+            "100 % once the data exist (docs/error_rates.md)",
+        ),
+        "SY2": Expected(
+            Verdict.INCONCLUSIVE,
+            "C is a lower bound (as SY1: runs still gaining bits), so the 50 % point's interval "
+            "is open above: 1.44 [1.18, inf]; with C held fixed it is [1.2, 1.63], inside "
+            "[0.5, 2] (no run below K/2 memorised, every run above 2K did); the rule's simulated "
+            "power is 100 % at 5 seeds once C is measured",
+        ),
+        "SY5": Expected(
+            Verdict.INCONCLUSIVE,
+            "5 seeds: at P = 3,750 (dim 10) all 5 seeds generalise first at both thresholds, "
+            "but 5 of 5 has a one-sided 95 % Clopper–Pearson lower bound of 0.549 and, tested "
+            "over the 6 widths with C·P > K (C = 0.64), a Holm-adjusted p of 0.188; the rule's "
+            "simulated power is 0 % at 5 seeds, 94 % at 10 (docs/error_rates.md)",
+        ),
+        "SY6[p=23]": Expected(
+            Verdict.INCONCLUSIVE,
+            "the onset sits at the top of the grid with 5 seeds: a delay-0 seed at every width "
+            "but dim 24 (P = 19,752), against the crossing P× = 8,108 (authors' argmin "
+            "8,362): log10(onset / P×) = 0.387 with the seed-bootstrap interval [0, 0.574], "
+            "which straddles 0.3; the rule's simulated power at 5 seeds is 64 %",
+        ),
+        "SY7": Expected(
+            Verdict.INCONCLUSIVE,
+            "the suite cells' widths (not measured before this run): of the 5 cells only the "
+            "central (onset / P× 2.44) and weight decay 1.5 (1.44) have both an onset and a "
+            "point P×; at weight decay 2 and 3 the crossing moved up between dims 20 and 24 "
+            "(13,900 < P× < 19,752: no width between them is observed), and op * has no "
+            "onset (a delay-0 seed at every width); a rank correlation needs 3 cells, and the "
+            "rule's simulated power at 5 cells is 14 % (99 % at nightly's 18)",
+        ),
+        "SY9": Expected(
+            Verdict.REFUTED,
+            "a finding at this scale (p = 23, dims 14-24, 5 seeds; whether it holds at the "
+            "paper's primes is nightly's): shuffled labels are memorised with a steeper slope "
+            "in P than random targets (log T_mem on log P: -2.36 against -1.50, Kaplan–Meier "
+            "medians at 4 widths), a difference of -0.85 [-1.14, -0.72], outside the ±0.25 "
+            "margin; at smoke (2 widths) the slopes were -2.69 and -1.27",
+        ),
+        "SY10": Expected(
+            Verdict.INCONCLUSIVE,
+            "the weight-decay axis has only 2 of 4 values with an onset and a point P× (1: "
+            "0.387, 1.5: 0.159; 2 and 3: P× only bracketed between dims 20 and 24), and a "
+            "trend needs 3; the rule's simulated power at medium is 6 %",
+        ),
+        "SY10[op=*]": Expected(
+            Verdict.INCONCLUSIVE,
+            "no empirical onset: with 5 seeds a seed generalises first at every width of the "
+            "grid, dim 24 included (P× = 8,532 is a point)",
+        ),
+        "SY10[weight_decay=1.5]": Expected(
+            Verdict.INCONCLUSIVE,
+            "5 seeds: log10(onset / P×) = 0.159 (onset 19,752, P× = 13,710), seed-bootstrap "
+            "interval [-0.087, 0.448], which straddles 0.3; the onset is the grid's largest width",
+        ),
+        "SY10[weight_decay=2.0]": Expected(
+            Verdict.INCONCLUSIVE,
+            "the grid's widths: P× moved up to 13,900 < P× < 19,752 (authors' argmin 15,043), "
+            "between dims 20 and 24, so it is only bracketed",
+        ),
+        "SY10[weight_decay=3.0]": Expected(
+            Verdict.INCONCLUSIVE,
+            "the grid's widths: P× only bracketed (13,900, 19,752) (authors' argmin 19,573), and "
+            "no empirical onset (a seed generalises first at every width)",
+        ),
         # The Chopra MLP at smoke's setup (p = 31, alpha 0.9, 4,000 epochs; the source's p = 97
         # costs ~100 CPU-s a run) with 14 seeds: every-seed claims meet rarer seeds.
         "CH1": Expected(
