@@ -318,7 +318,8 @@ def test_the_header_lists_a_source_whose_seeds_differ_from_the_scale(tmp_path, m
 
     meta = report.session_meta(
         scale="medium",
-        seeds=MEDIUM.seeds_by_source(),
+        seeds=MEDIUM.seed_list(),
+        seeds_by_source=MEDIUM.own_seeds(),
         device=None,
         n_gpus=0,
         store="/tmp/runs.sqlite",

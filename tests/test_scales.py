@@ -116,7 +116,8 @@ def test_a_source_runs_its_own_number_of_seeds_where_the_scale_sets_one():
     assert MEDIUM.seed_list(source="ch") == tuple(range(share_agreeing_needs(NORM_SEEDS)))
     assert MEDIUM.seed_list(source="sy") == MEDIUM.seed_list(source="br") == tuple(range(5))
     assert MEDIUM.seed_list(2, source="ch") == (0, 1)
-    assert set(SMOKE.seeds_by_source().values()) == {(0, 1, 2)}
+    assert SMOKE.own_seeds() == {} and MEDIUM.own_seeds(3) == {}
+    assert MEDIUM.own_seeds() == {"ch": tuple(range(14))}
     assert [source_of(c) for c in ("SY10", "CH2", "BR1", "XY1")] == ["sy", "ch", "br", None]
     assert MEDIUM.seed_list(source=source_of("XY1")) == tuple(range(5))  # a user's own claim
     with pytest.raises(ValueError, match="unknown source"):

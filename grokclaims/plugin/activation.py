@@ -35,8 +35,8 @@ def header_line(s: dict) -> str:
 
     scale = get_scale(s["scale"])
     seeds = scale.seed_list(s["seeds"])
-    others = {src: len(v) for src, v in scale.seeds_by_source(s["seeds"]).items() if v != seeds}
-    extra = "".join(f" ({SOURCE_NAMES[src]}: {n})" for src, n in others.items())
+    own = scale.own_seeds(s["seeds"])
+    extra = "".join(f" ({SOURCE_NAMES[src]}: {len(v)})" for src, v in own.items())
     device = s["device"] or (f"one GPU per worker ({s['n_gpus']} GPUs)" if s["n_gpus"] else "cpu")
     return (
         f"grokclaims: scale={scale.name}, seeds={len(seeds)} {list(seeds)}{extra}, "

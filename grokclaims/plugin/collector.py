@@ -170,7 +170,8 @@ def _finish(config: pytest.Config) -> None:
         return
     meta = session_meta(
         scale=s["scale"],
-        seeds=get_scale(s["scale"]).seeds_by_source(s["seeds"]),
+        seeds=get_scale(s["scale"]).seed_list(s["seeds"]),
+        seeds_by_source=get_scale(s["scale"]).own_seeds(s["seeds"]),
         device=s["device"],
         n_gpus=s["n_gpus"],
         store=s["store"],

@@ -19,18 +19,26 @@ from grokclaims.report.render import claim_order, render
 
 
 def session_meta(
-    *, scale: str, seeds, device, n_gpus: int, store: str, start: float, end: float
+    *,
+    scale: str,
+    seeds,
+    device,
+    n_gpus: int,
+    store: str,
+    start: float,
+    end: float,
+    seeds_by_source: dict | None = None,
 ) -> dict:
-    """The header of a session's report: scale, seeds, provenance, device, store, times.
-
-    ``seeds`` is a sequence, or a dict of each source's seeds ('sy' first: the scale's own);
-    a source whose seeds differ from the scale's is listed under ``seeds_by_source``."""
-    by = {k: list(v) for k, v in seeds.items()} if isinstance(seeds, dict) else {}
-    main = by.get("sy", list(seeds) if not by else [])
+    """The header of a session's report: scale, seeds, provenance, device, store, times;
+    ``seeds_by_source``: the sources whose seeds differ from the scale's (``Scale.own_seeds``)."""
     return {
         "scale": scale,
-        "seeds": main,
-        **({"seeds_by_source": {k: v for k, v in by.items() if v != main}} if by else {}),
+        "seeds": list(seeds),
+        **(
+            {"seeds_by_source": {k: list(v) for k, v in seeds_by_source.items()}}
+            if seeds_by_source
+            else {}
+        ),
         "package_version": __version__,
         "git_commit": provenance.git_commit(),
         "torch": provenance.torch_version(),

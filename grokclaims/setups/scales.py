@@ -133,9 +133,11 @@ class Scale:
             raise ValueError(f"the number of seeds must be >= 1, got {n}")
         return tuple(range(n))
 
-    def seeds_by_source(self, n_override: int | None = None) -> dict[str, tuple[int, ...]]:
-        """Each source's seeds (the report's header)."""
-        return {src: self.seed_list(n_override, src) for src in SOURCES}
+    def own_seeds(self, n_override: int | None = None) -> dict[str, tuple[int, ...]]:
+        """The sources whose seeds differ from the scale's, with theirs (the headers)."""
+        seeds = self.seed_list(n_override)
+        by = {src: self.seed_list(n_override, src) for src in SOURCES}
+        return {src: v for src, v in by.items() if v != seeds}
 
     def replace(self, **changes) -> Scale:
         return dataclasses.replace(self, **changes)
