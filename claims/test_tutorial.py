@@ -85,10 +85,11 @@ def _baseline_note(br) -> str:
 def _wd_spec(br, seed: int, wd: float):
     """BR1's run at one weight decay: the baseline run itself when it has that weight decay
     (its trace covers the budget, or it stopped earlier, generalised), otherwise a run of the
-    setup trained for exactly the budget."""
+    setup trained for exactly the budget and evaluated only there (BR1 reads nothing else; the
+    engine always evaluates the last epoch, and evaluation does not change training)."""
     if wd == br.setup.weight_decay:
         return br.setup.spec(seed)
-    return br.setup.spec(seed, weight_decay=wd, max_epochs=br.budget)
+    return br.setup.spec(seed, weight_decay=wd, max_epochs=br.budget, eval_every=br.budget)
 
 
 def _acc_at(run, epoch: int) -> float | None:

@@ -122,3 +122,24 @@ def test_a_source_runs_its_own_number_of_seeds_where_the_scale_sets_one():
     assert MEDIUM.seed_list(source=source_of("XY1")) == tuple(range(5))  # a user's own claim
     with pytest.raises(ValueError, match="unknown source"):
         MEDIUM.seed_list(source="xx")
+
+
+def test_suite_cells_take_the_suite_widths_and_op_cells_share_random_target_runs():
+    """Medium's suite cells leave out the central cell's underfit dim 4 (only SY4 reads it, on
+    the central cell); random targets do not depend on +, - or *, so an op cell's random-target
+    runs are the central cell's (one run, not two identical ones), while its task runs differ."""
+    from grokclaims.setups.scales import MEDIUM
+
+    central = MEDIUM.sy.central[0]
+    assert 4 in central.dims
+    for cell in MEDIUM.sy.cells()[1:]:
+        assert cell.dims == MEDIUM.sy.suite_dims and 4 not in cell.dims
+    times = MEDIUM.sy.cell("op", "*")
+    assert times.memory_spec(12, 0).run_id == central.memory_spec(12, 0).run_id
+    assert times.task_spec(12, 0).run_id != central.task_spec(12, 0).run_id
+    shuffled = [c.memory_spec(12, 0, "shuffled").run_id for c in (times, central)]
+    assert shuffled[0] != shuffled[1]
+    divide = central.replace(op="/")  # p(p - 1) pairs: other random data
+    assert divide.memory_spec(12, 0).run_id != central.memory_spec(12, 0).run_id
+    smoke = get_scale("smoke").sy
+    assert all(c.dims == smoke.central[0].dims for c in smoke.cells())

@@ -296,3 +296,27 @@ def test_a_stop_rule_without_sustained_keeps_the_run_ids_of_stored_runs(monkeypa
     assert held.run_id != spec.run_id
     assert RunSpec.from_canonical(held.canonical()) == held
     assert RunSpec.from_canonical(spec.canonical()) == spec
+
+
+def test_evaluating_less_often_does_not_change_training():
+    """BR1's sweep runs are evaluated only at the budget: their training and the value read there
+    must be those of the same run evaluated every epoch (evaluation draws no random numbers and
+    changes no weights)."""
+    task = TaskSpec(p=11, op="+", alpha=0.5, encoding="pair_tokens")
+    model = Tutorial(dim=16, heads=2, ff=32, depth=1)
+
+    def spec(every):
+        return RunSpec(
+            task=task,
+            model=model,
+            schedule=Schedule(max_epochs=9, batch_size=16, eval_every=every),
+            stop=NEVER,
+            seed=3,
+        )
+
+    (often,) = train_ensemble([spec(1)], device="cpu")
+    (once,) = train_ensemble([spec(9)], device="cpu")
+    assert list(once.trace.eval_epoch)[-1] == 9 and len(once.trace.eval_epoch) < 3
+    np.testing.assert_array_equal(often.trace.batch_loss, once.trace.batch_loss)
+    assert often.trace.val_acc[-1] == once.trace.val_acc[-1]
+    assert often.trace.val_loss[-1] == once.trace.val_loss[-1]

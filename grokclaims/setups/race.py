@@ -53,8 +53,11 @@ class RaceCell:
         wd = self.weight_decay
         if data != "task" and self.memory_weight_decay is not None:
             wd = self.memory_weight_decay
+        # Random targets do not depend on the operation, only on the number of pairs (p² for
+        # +, -, *): those cells share one run instead of training identical ones.
+        op = "+" if data == "random" and self.op in ("+", "-", "*") else self.op
         return RunSpec(
-            task=TaskSpec(p=self.p, op=self.op, alpha=self.alpha, data=data),
+            task=TaskSpec(p=self.p, op=op, alpha=self.alpha, data=data),
             model=SongYe(
                 dim=dim,
                 depth=self.depth,

@@ -40,15 +40,20 @@ class SongYeScale:
     capacity: MemoryGrid  # SY1, SY2, SY8: random targets of several sizes n at fixed widths
     suites: dict[str, tuple] = field(default_factory=dict)  # axis -> values swept (SY10)
     shuffled: bool = True  # train the shuffled-label control on the central cells (SY9)
+    # The suite cells' widths where not the central cell's (SY4, which needs the underfit
+    # smallest width, reads only the central cell).
+    suite_dims: tuple[int, ...] | None = None
 
     def cell(self, axis: str, value) -> RaceCell:
         """The central cell of the first prime with one axis changed (a SY10 cell)."""
         if axis not in AXES:
             raise ValueError(f"unknown axis {axis!r}; axes are {AXES}")
         base = self.central[0]
-        cell = base.replace(**{axis: value}, label=f"{axis}={value}")
+        cell = base.replace(
+            **{axis: value}, label=f"{axis}={value}", dims=self.suite_dims or base.dims
+        )
         if axis == "heads":  # rotary embeddings need an even head width
-            cell = cell.replace(dims=tuple(d for d in base.dims if d % (2 * value) == 0))
+            cell = cell.replace(dims=tuple(d for d in cell.dims if d % (2 * value) == 0))
         return cell
 
     def swept(self) -> list[tuple[str, object]]:
@@ -259,14 +264,14 @@ SMOKE = Scale(
 )
 
 # -- medium: the 2-core CPU, the whole `pytest claims -n 2` in <= 90 minutes, 5 seeds ---------
-# PROVISIONAL (issue 16), docs/calibration_medium.md. Measured: at alpha 0.9 the crossing is
-# only bracketed (T_mem is observed at one width below it: dim 12 at ~5,500 epochs, dim 10
-# censored at 8,000), at alpha 0.95 it moves up to between dims 14 and 16, with T_mem observed
-# at dims 12 and 14 below it. At 8,000 epochs dims 8 and 10 generalise first in every seed (no
-# underfitting), so the smallest width is 4 (underfit at smoke; not yet measured at 8,000). The
-# op and weight-decay suite cells are predictions, not yet measured; subtraction was measured
-# and left out (it generalises 2-4x slower, so its crossing is only bracketed, 5,268-7,042).
-# The capacity sweep, ch and br are copies of SMOKE's until the lead sets them.
+# Calibrated by measurement, docs/calibration_medium.md. At alpha 0.95 the central crossing lies
+# between dims 14 and 16, T_mem observed at dims 12-24 (dims 4-10 censored at 8,000 epochs: they
+# generalise first), dim 4 underfits (SY4's third regime). Subtraction was measured and left out
+# (it generalises 2-4x slower, so its crossing is only bracketed). The first full run (stop 22,
+# 129 minutes) measured where the time goes; for the second the suite cells leave out dims 4
+# and 10 (every run of dim 4 and every random-target run of dim 10 was censored in every suite
+# cell: 10 + ~14 worker-minutes), the op cell shares the central cell's random-target runs, and
+# BR1's sweep runs are evaluated only at the budget.
 
 # Evaluated every 10 epochs: at 20, one of the delay-0 runs of the calibration was the grid's
 # (train 99 % at 489, validation 98 % at 500; docs/calibration_medium.md), so the milestones'
@@ -283,10 +288,10 @@ MEDIUM = Scale(
     n_seeds=5,
     sy=SongYeScale(
         central=(_MEDIUM_CELL,),
-        # Not yet measured at medium (docs/calibration_medium.md): smoke's grid on the medium
-        # cell (its own n = 502 pairs) with one larger size, n = 1,000, so that dims 8 and 12
-        # can hold less than their data at C ~ 0.5 (SY1 needs 4 widths and 2 sizes over
-        # capacity, saturated); the probe at 4,000 epochs.
+        # Smoke's grid on the medium cell (its own n = 502 pairs) with one larger size,
+        # n = 1,000, so that dims 8 and 12 can hold less than their data at C ~ 0.5 (SY1 needs
+        # 4 widths and 2 sizes over capacity, saturated); the probe at 4,000 epochs. Measured
+        # in the first full run: 3 widths over capacity at the race setting (SY1 inconclusive).
         capacity=MemoryGrid(
             cell=_MEDIUM_CELL,
             dims=(4, 8, 12, 16, 24),
@@ -296,6 +301,7 @@ MEDIUM = Scale(
             probe_epochs=4_000,
         ),
         suites={"op": ("+", "*"), "weight_decay": (1.0, 1.5, 2.0, 3.0)},
+        suite_dims=(12, 14, 16, 20, 24),
     ),
     # Chopra: smoke's setup (p = 31, alpha 0.9; the source's p = 97 costs ~100 CPU-s a run,
     # ~2 CPU-hours for the sweeps, docs/calibration_ch_br.md) with 14 seeds, the fewest for
@@ -303,7 +309,10 @@ MEDIUM = Scale(
     # an MLP run here costs seconds.
     ch=dataclasses.replace(SMOKE.ch, n_seeds=14),
     # The tutorial's own setup (p = 97, d_model 128, weight decay 1; BR1's 1,500 steps are 150
-    # epochs there), 250 epochs: ~64 CPU-minutes (docs/calibration_ch_br.md, "medium").
+    # epochs there), 250 epochs: ~64 CPU-minutes (docs/calibration_ch_br.md, "medium"), ~50 with
+    # BR1's sweep evaluated only at its budget. No cheaper setup shows BR2's plateau: p = 47 and
+    # p = 97 at d_model 64 have test 0.35-0.75 at memorisation, and p = 67 at d_model 128 needs
+    # 2-3x the epochs (docs/calibration_medium.md).
     br=TutorialScale(setup=TutorialSetup(max_epochs=250)),
 )
 
