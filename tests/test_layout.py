@@ -55,6 +55,7 @@ ENTRY_POINTS = {
     "cli",
     "bench",
     "bench_fill",
+    "design",
     "__main__",
 }  # the top: may import anything below
 
