@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -20,8 +19,7 @@ def main(argv: list[str] | None = None) -> int:
 
         results = json.loads((Path(argv[0]) / "results.json").read_text())
         reg = Registry(results["meta"]["store"], create=False)
-        m = measure(results, lambda specs: {s.run_id: reg.get(s) for s in specs})
-        m = dataclasses.replace(m, source=argv[0])
+        m = measure(results, lambda specs: {s.run_id: reg.get(s) for s in specs}, argv[0])
     else:
         m = MEDIUM
     print(m)

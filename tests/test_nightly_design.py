@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
 
-from grokclaims.setups.nightly_design import MEDIUM, WINDOW, Measured, predict, summarise, table
+from grokclaims.setups.nightly_design import MEDIUM, WINDOW, predict, summarise, table
 from grokclaims.setups.race import RaceCell
 from grokclaims.setups.scales import NIGHTLY
 
@@ -44,7 +45,7 @@ def test_the_prediction_follows_its_inputs():
     # Memorisation predicted only at or above medium's smallest memorised C·P/K.
     assert all(r.mem_observed == (r.ratio >= MEDIUM.memorised_ratio) for r in rows)
     # A larger C puts the crossing at a smaller P (P× = ratio · K / C).
-    doubled = Measured(**{**MEDIUM.__dict__, "C": 2 * MEDIUM.C})
+    doubled = dataclasses.replace(MEDIUM, C=2 * MEDIUM.C)
     assert summarise(cell, doubled).p_cross == pytest.approx(summarise(cell, MEDIUM).p_cross / 2)
     # Steps reading: p = 97 has ceil(4,656 / 512) = 10 optimiser steps an epoch.
     assert rows[0].steps_per_epoch == 10 and rows[0].epochs(100.0) == (10.0, 100.0)

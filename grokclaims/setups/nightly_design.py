@@ -23,7 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grokclaims.analysis.capacity import weighted_ols
 from grokclaims.setups.race import RaceCell
+from grokclaims.setups.race_data import measure_cell
+from grokclaims.setups.scales import get_scale
 
 WINDOW = 0.3  # decades: SY6's tolerance, ">= 3 widths within ±0.3 decades of P×"
 
@@ -37,7 +40,6 @@ class Measured:
     gen_fit: tuple[float, float]  # (slope, intercept) of log10 T_gen medians, wd-1 cells
     cross_ratio: float  # C·P×/K of the weight-decay-1 cells' point crossings (their mean)
     memorised_ratio: float  # the smallest C·P/K at which most seeds memorised (SY2)
-    budget: int  # medium's budget, epochs = steps
     source: str  # the report it comes from
 
 
@@ -52,7 +54,6 @@ MEDIUM = Measured(
     gen_fit=(-0.429, 3.250),
     cross_ratio=2.28,
     memorised_ratio=1.44,
-    budget=8_000,
     source="reports/20261201T004449Z-medium",
 )
 
@@ -158,13 +159,10 @@ def table(cells: list[RaceCell], m: Measured) -> str:
     return "\n".join(out)
 
 
-def measure(results: dict, runs_of: Callable[[list], dict]) -> Measured:
+def measure(results: dict, runs_of: Callable[[list], dict], source: str) -> Measured:
     """The inputs from a medium report's ``results.json`` (SY1, SY2, SY6/SY10's crossings, SY8)
-    and its runs (T_gen): ``runs_of(specs)`` returns ``{run_id: run}`` from the report's store."""
-    from grokclaims.analysis.capacity import weighted_ols
-    from grokclaims.setups.race_data import measure_cell
-    from grokclaims.setups.scales import get_scale
-
+    and its runs (T_gen): ``runs_of(specs)`` returns ``{run_id: run}`` from the report's store;
+    ``source`` names the report."""
     by = {c["test_id"]: c for c in results["claims"]}
     seeds = results["meta"]["seeds"]
     C = by["SY1"]["result"]["estimate"]
@@ -193,6 +191,5 @@ def measure(results: dict, runs_of: Callable[[list], dict]) -> Measured:
         gen_fit=(float(slope), float(intercept)),
         cross_ratio=float(np.mean(crosses)),
         memorised_ratio=memorised,
-        budget=scale.sy.central[0].max_epochs,
-        source=results["meta"].get("store", ""),  # the caller names the report
+        source=source,
     )

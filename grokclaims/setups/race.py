@@ -53,11 +53,14 @@ class RaceCell:
         wd = self.weight_decay
         if data != "task" and self.memory_weight_decay is not None:
             wd = self.memory_weight_decay
-        # Random targets do not depend on the operation, only on the number of pairs (p² for
-        # +, -, *): those cells share one run instead of training identical ones.
-        op = "+" if data == "random" and self.op in ("+", "-", "*") else self.op
+        task = TaskSpec(p=self.p, op=self.op, alpha=self.alpha, data=data)
+        # Random targets depend on the operation only through their number (the training-set
+        # size): cells whose operations give the same size (+, - and * all have p² pairs) share
+        # one run instead of training identical ones.
+        if data == "random" and task.replace(op="+").n_train == task.n_train:
+            task = task.replace(op="+")
         return RunSpec(
-            task=TaskSpec(p=self.p, op=op, alpha=self.alpha, data=data),
+            task=task,
             model=SongYe(
                 dim=dim,
                 depth=self.depth,
