@@ -65,8 +65,11 @@ def _seed_points(ax, P, values, color, label, marker="o", budget=None):
                 arrowprops={"arrowstyle": "->", "color": color, "lw": 1},
                 annotation_clip=False,
             )
-        lo, hi = ax.get_ylim()
-        ax.set_ylim(lo, max(hi, budget * 1.7))
+        # Room above the budget for the arrows, as data the autoscaling includes: fixing the
+        # limits here would freeze them in the axis's current (linear) scale, and a log scale
+        # set afterwards would get a lower limit <= 0 (a collapsed axis).
+        ax.update_datalim([(xs[0], budget * 1.7)])
+        ax.autoscale_view()
 
 
 def race(data: RaceData, report: CrossingReport, onset: float | None, title: str = ""):
