@@ -67,6 +67,12 @@ def add_parser(commands) -> argparse.ArgumentParser:
     )
     p.add_argument("--progress-every", type=float, default=30.0, metavar="S")
     p.add_argument("--dry-run", action="store_true", help="print the ensembles, train nothing")
+    p.add_argument(
+        "--summary-json",
+        metavar="PATH",
+        help="also write what the fill did (runs wanted, already stored, trained here, failed; "
+        "seconds) to PATH as JSON",
+    )
     p.set_defaults(action=run)
     return p
 
@@ -136,9 +142,31 @@ def _run(args: argparse.Namespace) -> int:
         if executor is not None:
             executor.close()
     print(f"grokclaims fill: {report.summary()}", file=sys.stderr)
+    if args.summary_json:
+        _write_summary(args.summary_json, report, collected)
     for rid, error in list(report.failed.items())[:10]:
         print(f"  failed {rid}: {error.strip().splitlines()[-1][:200]}", file=sys.stderr)
     return 0 if report.ok and not collected.errors else 1
+
+
+def _write_summary(path: str, report, collected) -> None:
+    import json
+    from pathlib import Path
+
+    Path(path).write_text(
+        json.dumps(
+            {
+                "wanted": report.wanted,
+                "already": report.already,
+                "trained": report.trained,
+                "by_others": report.by_others,
+                "failed": len(report.failed),
+                "jobs": report.jobs,
+                "seconds": round(report.seconds, 1),
+                "plan_errors": len(collected.errors),
+            }
+        )
+    )
 
 
 def _executor(args: argparse.Namespace):

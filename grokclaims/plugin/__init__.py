@@ -14,6 +14,8 @@ option (``session``).
   header line, the claim marker's check, partial sessions, unconfigure; ``state``: what lives
   in ``config.stash``;
 - ``workers``: the xdist hooks, one GPU per worker; ``progress``: the session's progress line;
+- ``fill_first``: with ``-n``, every missing run of the collected claims trained first, as
+  ``grokclaims fill`` does;
 - ``fixture``: the ``grok`` fixture, a :class:`~grokclaims.plugin.context.Claim` (``context``)
   over the session's run registry (``registry``);
 - ``collector``: each claim's payload to the controller, which prints the verdict as it arrives
@@ -25,6 +27,7 @@ The top layer: may import any package of grokclaims.
 from __future__ import annotations
 
 from grokclaims.plugin.collector import pytest_runtest_makereport
+from grokclaims.plugin.fill_first import pytest_xdist_node_collection_finished
 from grokclaims.plugin.fixture import grok
 from grokclaims.plugin.options import pytest_addoption
 from grokclaims.plugin.session import (
@@ -55,5 +58,6 @@ __all__ = [
     "pytest_testnodedown",
     "pytest_unconfigure",
     "pytest_xdist_auto_num_workers",
+    "pytest_xdist_node_collection_finished",
     "session_scale",
 ]

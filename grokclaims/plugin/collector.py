@@ -179,6 +179,8 @@ def _finish(config: pytest.Config) -> None:
         end=time.time(),
     )
     meta["partial"] = list(dict.fromkeys(state["partial"]))
+    if state["fill"]:
+        meta["fill"] = state["fill"]
     path = write_report(Path(s["report_dir"]), results, meta)
     if tr is not None:
         fresh_line(tr)

@@ -1,7 +1,7 @@
 """The plugin's options and the settings they resolve to, once, on the controller (or the only
 process): ``--grok-scale``, ``--grok-store``, ``--grok-report-dir``, ``--grok-seeds``,
-``--grok-device``, ``--grok-no-report`` (each also an ini key without the dashes, e.g.
-``grok_scale``) and ``--grok-plan``.
+``--grok-device``, ``--grok-no-report``, ``--grok-no-fill`` (each also an ini key without the
+dashes, e.g. ``grok_scale``) and ``--grok-plan``.
 
 Reading the settings (:func:`read_settings`) is cheap and touches nothing: every session does it,
 claims or not. :func:`check_settings` (the report directory, the store, the device) runs only
@@ -41,6 +41,11 @@ OPTIONS = {  # name: (ini type, help)
     "grok_seeds": ("string", "seeds per claim (overrides the scale's count)"),
     "grok_device": ("string", "training device: cpu, cuda, cuda:N or mps (default: a GPU if any)"),
     "grok_no_report": ("bool", "do not write a report"),
+    "grok_no_fill": (
+        "bool",
+        "with -n: train each claim's runs when it runs, instead of filling every missing run "
+        "first as cross-claim ensembles",
+    ),
 }
 
 
@@ -59,6 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grok-device", default=None, metavar="DEV", help=OPTIONS["grok_device"][1])
     group.addoption(
         "--grok-no-report", action="store_true", default=None, help=OPTIONS["grok_no_report"][1]
+    )
+    group.addoption(
+        "--grok-no-fill", action="store_true", default=None, help=OPTIONS["grok_no_fill"][1]
     )
     group.addoption(
         "--grok-plan",
@@ -129,6 +137,7 @@ def read_settings(config: pytest.Config) -> dict:
         "store": str(store),
         "report_dir": str(report_dir),
         "no_report": bool(_setting(config, "grok_no_report")),
+        "no_fill": bool(_setting(config, "grok_no_fill")),
         "plan": bool(config.getoption("grok_plan")),
         "n_gpus": n_gpus,
         "explicit": explicit(config),

@@ -42,8 +42,23 @@ def _write_json(directory: str, name: str, data: dict) -> None:
         pass
 
 
-def note_collected(directory: str, claims: int) -> None:
-    _write_json(directory, f"collected-{os.getpid()}.json", {"claims": claims})
+def note_collected(directory: str, claims: Sequence[str]) -> None:
+    """A worker's collected claim tests (their node ids): the progress line counts them, the
+    fill-first stage (:mod:`grokclaims.plugin.fill_first`) fills their runs."""
+    _write_json(
+        directory, f"collected-{os.getpid()}.json", {"claims": len(claims), "ids": list(claims)}
+    )
+
+
+def collected_claims(directory: str) -> set[str]:
+    """The node ids of the claim tests the workers noted as collected so far."""
+    out: set[str] = set()
+    for f in Path(directory).glob("collected-*.json"):
+        try:
+            out.update(json.loads(f.read_text()).get("ids", []))
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 def note_runs(directory: str | None, test_id: str, run_ids: Sequence[str]) -> None:

@@ -71,7 +71,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    claims = 0
+    claims = []
     for item in items:
         for marker in item.iter_markers("claim"):
             unknown = set(marker.kwargs) - MARKER_KWARGS
@@ -83,10 +83,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 )
             if "id" not in marker.kwargs or "statement" not in marker.kwargs:
                 raise pytest.UsageError(f"{item.nodeid}: claim marker needs id= and statement=")
-        claims += item.get_closest_marker("claim") is not None
+        if item.get_closest_marker("claim") is not None:
+            claims.append(item.nodeid)
     state = config.stash[state_key]
     if claims:
-        state["claims_total"] = claims
+        state["claims_total"] = len(claims)
         activate(config, late=True)
         if is_worker(config):
             from grokclaims.plugin.progress import note_collected

@@ -24,7 +24,8 @@ def is_worker(config: pytest.Config) -> bool:
 def new_state(settings: dict) -> dict:
     """A session's state: its settings, whether it is active, the claims' results as they
     arrive, the registry and progress log once opened, (xdist controller) the GPU of each
-    worker, the tests whose worker crashed, and why the session ran only part of its claims."""
+    worker, the tests whose worker crashed, why the session ran only part of its claims, and
+    (controller) what the fill-first stage did."""
     return {
         "settings": settings,
         "active": False,
@@ -37,6 +38,7 @@ def new_state(settings: dict) -> dict:
         "partial": [],
         "claims_total": None,
         "progress": None,
+        "fill": None,  # xdist controller: the fill-first stage's summary ({} if none ran)
     }
 
 

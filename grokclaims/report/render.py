@@ -105,6 +105,22 @@ def _counts_section(results: list[dict]) -> list[str]:
 SOURCE_NAMES = {"ch": "Chopra claims", "br": "tutorial claims"}
 
 
+def _fill_text(fill: dict | None) -> str:
+    """The fill-first stage's share of the session's training (``pytest -n``), if it ran."""
+    if not fill:
+        return ""
+    text = (
+        f" ({fill.get('trained', 0)} of them by its fill-first stage, "
+        f"{fill['wall_s'] / 60:.1f} min before the claims ran"
+    )
+    failed = fill.get("failed", 0)
+    if failed:
+        text += f"; {failed} runs failed there"
+    if fill.get("exit_status"):
+        text += f"; it ended with status {fill['exit_status']}"
+    return text + ")"
+
+
 def _seeds(seeds: list[int]) -> str:
     """'5: 0, 1, 2, 3, 4'; a long run of seeds as '14: 0-13'."""
     if len(seeds) > 5 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
@@ -135,8 +151,8 @@ def render(results: list[dict], meta: dict, moved) -> str:
         f"{meta['python']} |",
         f"| device | {meta['device']} on {meta['host']} |",
         f"| started / duration | {meta['start']} / {meta['duration_s'] / 60:.1f} min |",
-        f"| runs | {meta['runs']} used: {meta['trained']} trained in this session, "
-        f"{meta['reused']} reused from the registry |",
+        f"| runs | {meta['runs']} used: {meta['trained']} trained in this session"
+        f"{_fill_text(meta.get('fill'))}, {meta['reused']} reused from the registry |",
         "",
         "Train accuracy of the Song & Ye runs is measured as the authors do: the running mean "
         "over each epoch's mini-batches while training (dropout on); validation accuracy is an "

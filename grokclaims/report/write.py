@@ -53,15 +53,18 @@ def session_meta(
     }
 
 
-def run_counts(results: list[dict]) -> dict[str, int]:
-    """Distinct runs used by the claims, split into trained in this session and reused."""
+def run_counts(results: list[dict], filled: int = 0) -> dict[str, int]:
+    """Distinct runs used by the claims, split into trained in this session and reused;
+    ``filled``: the runs the session's fill-first stage trained (the claims then read them
+    from the store, so their own entries count them as reused)."""
     trained, seen = set(), set()
     for entry in results:
         for run in entry.get("runs", []):
             seen.add(run["run_id"])
             if run.get("trained"):
                 trained.add(run["run_id"])
-    return {"runs": len(seen), "trained": len(trained), "reused": len(seen - trained)}
+    trained_n = min(len(trained) + filled, len(seen))
+    return {"runs": len(seen), "trained": trained_n, "reused": len(seen) - trained_n}
 
 
 def write_report(report_dir: Path, results: list[dict], meta: dict) -> Path:
@@ -82,7 +85,7 @@ def write_report(report_dir: Path, results: list[dict], meta: dict) -> Path:
     meta = {
         "partial": [],
         **meta,
-        **run_counts(results),
+        **run_counts(results, filled=meta.get("fill", {}).get("trained", 0)),
         "previous_report": prev.name if prev else None,
         "only_in_previous": unmatched[0],
         "only_in_this": unmatched[1],
