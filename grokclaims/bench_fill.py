@@ -6,7 +6,9 @@ them claim by claim, on the same machine, in one run.
 
 (a) ``grokclaims fill --scale S CLAIMS --workers N``, then ``pytest CLAIMS`` judging from the
     filled store (it must train nothing);
-(b) ``pytest CLAIMS -n N``, which trains each claim's runs as that claim's ensembles.
+(b) ``pytest CLAIMS -n N --grok-no-fill``, which trains each claim's runs as that claim's
+    ensembles (without ``--grok-no-fill`` an xdist session fills first, as (a) does:
+    :mod:`grokclaims.plugin.fill_first`).
 
 It prints both wall times, their ratio, the ensembles each side trained, the load average
 before and after, and checks that both stores hold the same runs with bit-identical traces.
@@ -141,7 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     t_judge, jout = _run(judge, cwd)
     load1 = os.getloadavg()
     pyt = _pytest(
-        args.claims, tmp / "pytest.sqlite", args.scale, args.seeds, "-n", str(args.workers)
+        args.claims,
+        tmp / "pytest.sqlite",
+        args.scale,
+        args.seeds,
+        "-n",
+        str(args.workers),
+        "--grok-no-fill",
     )
     t_pytest, pout = _run(pyt, cwd)
     load2 = os.getloadavg()
@@ -156,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{t_fill + t_judge:.0f} s"
     )
     print(
-        f"(b) pytest -n {args.workers}: {t_pytest:.0f} s ({runs_p} runs in {ens_p} ensembles; "
+        f"(b) pytest -n {args.workers} --grok-no-fill: {t_pytest:.0f} s ({runs_p} runs in "
+        f"{ens_p} ensembles; "
         f"exit {pout.returncode})"
     )
     print(f"ratio (b) / (a, fill + judge): {t_pytest / (t_fill + t_judge):.2f}")

@@ -60,6 +60,12 @@ class _PlanReader:
                 f"{report.nodeid} ({report.when}): {_last_line(report.longreprtext)}"
             )
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report, config):
+        """No progress letter per test (every planned claim is a skip): the plan table and the
+        errors read here are this session's output."""
+        return report.outcome, "", ""
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.errors.append(
@@ -92,7 +98,7 @@ def collect(
     if keyword:
         args += ["-k", keyword]
     if quiet:
-        args += ["-qq", "--no-header", "--disable-warnings"]
+        args += ["-qq", "--no-header", "--disable-warnings", "-o", "console_output_style=classic"]
     reader = _PlanReader()
     code = pytest.main(args, plugins=[reader])
     if reader.interrupted:  # Ctrl-C while planning: no partial fill
