@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from grokclaims.plugin.state import PAYLOAD_KEY, active_state, claim_key, fresh_line, state_key
+from grokclaims.plugin.state import (
+    PAYLOAD_KEY,
+    active_state,
+    claim_key,
+    fresh_line,
+    state_key,
+    write_line,
+)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -66,11 +73,11 @@ class Collector:
                 activate(self.config, late=True)
             except pytest.UsageError as exc:  # too late to stop: say it once, write no report
                 state["settings"]["no_report"] = True
-                _write(self.config, f"[grokclaims] error: {exc}")
+                write_line(self.config, f"[grokclaims] error: {exc}")
         state["results"].append(entry)
         _start_progress(self.config, state)
         if not state["settings"]["plan"]:
-            _write(self.config, f"[grokclaims] {entry['test_id']}: {entry['outcome_text']}")
+            write_line(self.config, f"[grokclaims] {entry['test_id']}: {entry['outcome_text']}")
 
     def pytest_runtest_logstart(self, nodeid: str, location) -> None:
         state = active_state(self.config)
@@ -91,13 +98,6 @@ class Collector:
         _finish(self.config)
 
 
-def _write(config: pytest.Config, line: str) -> None:
-    tr = config.pluginmanager.get_plugin("terminalreporter")
-    if tr is not None:
-        fresh_line(tr)
-        tr.write_line(line)
-
-
 def _start_progress(config: pytest.Config, state: dict) -> None:
     """The session's progress line (a thread of the controller), once the session is active."""
     if state["progress"] is not None or state["settings"]["plan"]:
@@ -108,7 +108,7 @@ def _start_progress(config: pytest.Config, state: dict) -> None:
     from grokclaims.plugin.progress import SessionProgress
 
     state["progress"] = SessionProgress(
-        state["settings"], state, write=lambda line: _write(config, line)
+        state["settings"], state, write=lambda line: write_line(config, line)
     )
     state["progress"].start()
 

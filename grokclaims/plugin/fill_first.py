@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from grokclaims.plugin.progress import collected_claims
-from grokclaims.plugin.state import fresh_line, state_key
+from grokclaims.plugin.state import state_key, write_line
 
 INTERRUPT_GRACE_S = 60.0  # how long a Ctrl-C'd fill gets to stop its workers and release runs
 
@@ -68,7 +68,8 @@ def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
     s = state["settings"]
     if s["plan"] or s["no_fill"] or config.option.collectonly:
         return
-    claim_ids = [i for i in ids if i in collected_claims(s["progress_dir"])]
+    claims = collected_claims(s["progress_dir"])  # read once, not once per test
+    claim_ids = [i for i in ids if i in claims]
     if not claim_ids:
         return
     from grokclaims.plugin.activation import activate
@@ -77,11 +78,11 @@ def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
         activate(config, late=True)  # its header line before the fill's output
     except pytest.UsageError as exc:  # the first claim's report would say so too: say it now
         s["no_report"] = True
-        _write(config, f"[grokclaims] error: {exc}")
+        write_line(config, f"[grokclaims] error: {exc}")
         return
     _, why_not = fill_device(s["device"])
     if why_not:
-        _write(config, f"[grokclaims] claims train their own runs: {why_not}")
+        write_line(config, f"[grokclaims] claims train their own runs: {why_not}")
         return
     workers = int(node.workerinput.get("workercount") or 1)
     state["fill"] = run_fill(config, s, claim_ids, workers)
@@ -89,7 +90,7 @@ def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
 
 def run_fill(config: pytest.Config, settings: dict, claim_ids: list[str], workers: int) -> dict:
     """Run the fill as a child process with pytest's capture suspended; its summary."""
-    _write(
+    write_line(
         config,
         f"[grokclaims] fill first: training the missing runs of {len(claim_ids)} claim tests "
         f"on {workers} workers before they run (--grok-no-fill: claim by claim)",
@@ -117,16 +118,9 @@ def run_fill(config: pytest.Config, settings: dict, claim_ids: list[str], worker
     out["exit_status"] = code
     out["wall_s"] = round(time.monotonic() - start, 1)  # planning included
     if code != 0:
-        _write(
+        write_line(
             config,
             f"[grokclaims] the fill ended with status {code}; the claims train or report "
             "whatever it left",
         )
     return out
-
-
-def _write(config: pytest.Config, line: str) -> None:
-    tr = config.pluginmanager.get_plugin("terminalreporter")
-    if tr is not None:
-        fresh_line(tr)
-        tr.write_line(line)

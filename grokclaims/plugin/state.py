@@ -61,3 +61,11 @@ def fresh_line(tr) -> None:
     tr.ensure_newline()
     if getattr(tr._tw, "width_of_current_line", 0):
         tr._tw.line()
+
+
+def write_line(config: pytest.Config, line: str) -> None:
+    """One line of the plugin's own on the terminal, on a line of its own (no terminal: none)."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None:
+        fresh_line(tr)
+        tr.write_line(line)
