@@ -277,6 +277,9 @@ def onset_ratio_interval(
     with np.errstate(divide="ignore", invalid="ignore"):
         r_low = np.where(np.isnan(onset), -np.inf, np.log10(onset / hi))
         r_high = np.where(np.isnan(onset), np.inf, np.log10(onset / lo))
+        # The point by the same vectorised log10 as the interval's ends: math.log10 can differ
+        # from it in the last bit and put a point crossing's ratio outside its own interval.
+        r_point = np.log10(onset / px)
         lx_low, lx_high = np.log10(lo), np.log10(hi)
     alpha = 1 - confidence
     b = slice(1, None)
@@ -290,7 +293,7 @@ def onset_ratio_interval(
     )
     o0 = None if np.isnan(onset[0]) else float(onset[0])
     p0 = None if np.isnan(px[0]) else float(px[0])
-    ratio = math.log10(o0 / p0) if o0 is not None and p0 is not None else None
+    ratio = float(r_point[0]) if o0 is not None and p0 is not None else None
     open_share = float(w @ (r_low[b] != r_high[b]))
     method = f"exact bootstrap ({w.size} resamples)" if exact else f"bootstrap ({w.size} draws)"
     return OnsetRatio(
