@@ -7,7 +7,7 @@ import torch
 
 from grokclaims.data.tasks import TaskSpec, make_dataset
 from grokclaims.families import ChopraMLP, SongYe, Tutorial, build_member, family_of, shape_of
-from grokclaims.families.batched import Layout, MemberDropout
+from grokclaims.families.batched import Layout, MemberDropout, embed, rms_norm
 
 
 def count(model, task) -> int:
@@ -158,3 +158,26 @@ def test_shape_of_drops_member_fields():
 def test_bad_model_input_raises_with_its_message(factory, field):
     with pytest.raises(ValueError, match=field):
         factory()
+
+
+def test_the_cpu_embedding_backward_is_torchs_bit_for_bit():
+    """``embed`` adds its gradient rows with index_add_ on a CPU (issue 17): the same sums in the
+    same order as F.embedding's own backward, so MLP and tutorial runs did not change."""
+    g = torch.Generator().manual_seed(0)
+    table = torch.randn(5, 33, 16, generator=g, requires_grad=True)
+    tokens = torch.randint(0, 33, (5, 4, 465), generator=g)
+    grad = torch.randn(5, 4, 465, 16, generator=g)
+    (mine,) = torch.autograd.grad(embed(tokens, table), table, grad)
+    offsets = (torch.arange(5) * 33).view(-1, 1, 1)
+    ref = torch.nn.functional.embedding(tokens + offsets, table.reshape(-1, 16))
+    (theirs,) = torch.autograd.grad(ref, table, grad)
+    assert torch.equal(mine, theirs)
+
+
+def test_rms_norm_backward_is_the_gradient_of_its_forward():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 2, 5, 8, dtype=torch.float64, generator=g, requires_grad=True)
+    w = torch.randn(3, 8, dtype=torch.float64, generator=g, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w: rms_norm(x, w), (x, w))
+    plain = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w.view(3, 1, 1, 8)
+    assert torch.allclose(rms_norm(x, w), plain, rtol=1e-12, atol=0)

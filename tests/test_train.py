@@ -320,3 +320,24 @@ def test_evaluating_less_often_does_not_change_training():
     np.testing.assert_array_equal(often.trace.batch_loss, once.trace.batch_loss)
     assert often.trace.val_acc[-1] == once.trace.val_acc[-1]
     assert often.trace.val_loss[-1] == once.trace.val_loss[-1]
+
+
+def test_member_trajectory_does_not_depend_on_the_ensemble_at_the_benchmarks_size():
+    """The same at case (a)'s size (issue 17): a member alone holds over 32,768 elements per
+    activation, so PyTorch splits its element-wise work and reductions across threads in other
+    places than it does for the member inside an ensemble of 6."""
+    schedule = Schedule(max_epochs=4, batch_size=512, eval_every=2)
+    specs = [
+        sy_spec(
+            seed=s,
+            model=SongYe(dim=16, dropout=0.2),
+            task=TaskSpec(p=31, op="/"),
+            schedule=schedule,
+            optim=OptimSpec(lr=1e-3 * (1 + s), weight_decay=1.0),
+        )
+        for s in range(6)
+    ]
+    crowd = train_ensemble(specs, device="cpu")
+    alone = train_ensemble([specs[4]], device="cpu")[0]
+    for field in ("batch_loss", "batch_acc", "val_loss", "train_loss", "weight_norm"):
+        np.testing.assert_array_equal(getattr(crowd[4].trace, field), getattr(alone.trace, field))
