@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 from collections.abc import Callable
 
@@ -146,7 +147,12 @@ def load() -> str:
 
 
 def run_device(
-    device: str, epochs: int, plain_members: int | None, scales: bool, plain_subset: int
+    device: str,
+    epochs: int,
+    plain_members: int | None,
+    scales: bool,
+    plain_subset: int,
+    repeats: int = 3,
 ) -> list[dict]:
     peak = matmul_peak(device)
     threads = f"{torch.get_num_threads()} thread(s)" if device == "cpu" else device
@@ -158,35 +164,45 @@ def run_device(
     rows = []
     for name, specs in cases(epochs, scales).items():
         m, n_epochs = len(specs), specs[0].schedule.max_epochs
-        train_ensemble(budget(specs[:1], 2), device=device)  # warm-up: first-call costs
-        t_ens = timed(device, lambda specs=specs: train_ensemble(specs, device=device))
         k = plain_members or (m if name.startswith(("(a)", "(b)")) else plain_subset)
         subset = specs[: min(m, k)]
-        t_plain = timed(device, lambda s=subset: [train_plain(x, device=device) for x in s])
-        t_plain *= m / len(subset)
+        train_ensemble(budget(specs[:1], 2), device=device)  # warm-up: first-call costs
+        train_plain(budget(subset[:1], 2)[0], device=device)
+        t_ens, t_plain = [], []
+        for _ in range(repeats):  # alternating, so both see the same spells of a noisy machine
+            t_ens.append(timed(device, lambda specs=specs: train_ensemble(specs, device=device)))
+            t_p = timed(device, lambda s=subset: [train_plain(x, device=device) for x in s])
+            t_plain.append(t_p * m / len(subset))
+        ratios = sorted(p / e for e, p in zip(t_ens, t_plain))
+        te, tp = statistics.median(t_ens), statistics.median(t_plain)
         flops = sum(epoch_flops(s) for s in specs) * n_epochs
         row = {
             "case": name,
             "device": device,
             "members": m,
             "epochs": n_epochs,
-            "ensemble_model_epochs_per_s": m * n_epochs / t_ens,
-            "plain_model_epochs_per_s": m * n_epochs / t_plain,
-            "ratio": t_plain / t_ens,
-            "ensemble_gflops": flops / t_ens / 1e9,
-            "plain_gflops": flops / t_plain / 1e9,
-            "ensemble_share_of_peak": flops / t_ens / peak,
+            "repeats": repeats,
+            "ensemble_model_epochs_per_s": m * n_epochs / te,
+            "plain_model_epochs_per_s": m * n_epochs / tp,
+            "ratio": tp / te,
+            "ratio_min": ratios[0],
+            "ratio_max": ratios[-1],
+            "ensemble_gflops": flops / te / 1e9,
+            "plain_gflops": flops / tp / 1e9,
+            "ensemble_share_of_peak": flops / te / peak,
             "peak_gflops": peak / 1e9,
         }
         rows.append(row)
+        spread = "" if repeats == 1 else f" (each timing: {ratios[0]:.2f}-{ratios[-1]:.2f}x)"
         print(
-            f"{name} ({n_epochs} epochs)\n  ensemble {row['ensemble_model_epochs_per_s']:8.1f} "
+            f"{name} ({n_epochs} epochs; median of {repeats} alternating timings)"
+            f"\n  ensemble {row['ensemble_model_epochs_per_s']:8.1f} "
             f"model-epochs/s ({row['ensemble_gflops']:.1f} GFLOP/s, "
             f"{100 * row['ensemble_share_of_peak']:.0f}% of peak)"
             f"\n  plain    {row['plain_model_epochs_per_s']:8.1f} model-epochs/s "
-            f"({row['plain_gflops']:.1f} GFLOP/s, {100 * flops / t_plain / peak:.0f}% of peak; "
+            f"({row['plain_gflops']:.1f} GFLOP/s, {100 * flops / tp / peak:.0f}% of peak; "
             f"{len(subset)} of {m} timed)"
-            f"\n  ratio    {row['ratio']:8.2f}x   [{load()}]",
+            f"\n  ratio    {row['ratio']:8.2f}x{spread}   [{load()}]",
             flush=True,
         )
     return rows
@@ -211,12 +227,15 @@ def run(
     threads: int | None,
     scales: bool = True,
     plain_subset: int = 3,
+    repeats: int = 3,
 ) -> list[dict]:
+    if repeats < 1:
+        raise ValueError(f"--repeats must be >= 1, got {repeats}")
     if threads:
         torch.set_num_threads(threads)
-    rows = run_device("cpu", epochs, plain_members, scales, plain_subset)
+    rows = run_device("cpu", epochs, plain_members, scales, plain_subset, repeats)
     if torch.cuda.is_available():
-        rows += run_device("cuda", epochs, plain_members, scales, plain_subset)
+        rows += run_device("cuda", epochs, plain_members, scales, plain_subset, repeats)
     return rows
 
 
@@ -233,6 +252,12 @@ def main(argv: list[str] | None = None) -> None:
         "(a) and (b), --plain-subset of the scale cases)",
     )
     ap.add_argument("--plain-subset", type=int, default=3, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="time each side this many times, alternating, and report the medians (default 3)",
+    )
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument(
         "--no-scales", action="store_true", help="only (a) and (b), not the smoke-scale cases"
@@ -246,7 +271,16 @@ def main(argv: list[str] | None = None) -> None:
             torch.set_num_threads(args.threads)
         profile(args.profile)
         return
-    run(args.epochs, args.plain_members, args.threads, not args.no_scales, args.plain_subset)
+    if args.repeats < 1:
+        ap.error(f"--repeats must be >= 1, got {args.repeats}")
+    run(
+        args.epochs,
+        args.plain_members,
+        args.threads,
+        not args.no_scales,
+        args.plain_subset,
+        args.repeats,
+    )
 
 
 if __name__ == "__main__":
