@@ -191,9 +191,9 @@ EXPECTED: dict[str, dict[str, Expected]] = {
         "SY1": Expected(
             Verdict.INCONCLUSIVE,
             "the memory grid's sizes (set before any medium measurement): at the race setting "
-            "C = 0.638 bits/parameter (R² 0.980, 40 runs) but only 3 widths (dims 4-12) hold "
+            "C = 0.639 bits/parameter (R² 0.980, 40 runs) but only 3 widths (dims 4-12) hold "
             "less than their data at n <= 1,000, and the rule needs 4; at the probe setting "
-            "(wd 0.01) C = 1.72 (R² 0.990, 15 runs), from 2 widths (dims 4 and 6, several "
+            "(wd 0.01) C = 1.74 (R² 0.984, 15 runs), from 2 widths (dims 4 and 6, several "
             "runs still gaining bits at 4,000 epochs); a size n >= 2,000 (two mini-batches an "
             "epoch) would put dim 16 over capacity; the rule's simulated power at 5 seeds is "
             "100 % once the data exist (docs/error_rates.md)",
@@ -233,7 +233,7 @@ EXPECTED: dict[str, dict[str, Expected]] = {
             "a finding at this scale (p = 23, dims 14-24, 5 seeds; whether it holds at the "
             "paper's primes is nightly's): shuffled labels are memorised with a steeper slope "
             "in P than random targets (log T_mem on log P: -2.36 against -1.50, Kaplan–Meier "
-            "medians at 4 widths), a difference of -0.85 [-1.14, -0.72], outside the ±0.25 "
+            "medians at 4 widths), a difference of -0.855 [-1.12, -0.75], outside the ±0.25 "
             "margin; at smoke (2 widths) the slopes were -2.69 and -1.27",
         ),
         "SY10": Expected(
@@ -254,12 +254,12 @@ EXPECTED: dict[str, dict[str, Expected]] = {
         ),
         "SY10[weight_decay=2.0]": Expected(
             Verdict.INCONCLUSIVE,
-            "the grid's widths: P× moved up to 13,900 < P× < 19,752 (authors' argmin 15,043), "
+            "the grid's widths: P× moved up to 13,900 < P× < 19,752 (authors' argmin 15,089), "
             "between dims 20 and 24, so it is only bracketed",
         ),
         "SY10[weight_decay=3.0]": Expected(
             Verdict.INCONCLUSIVE,
-            "the grid's widths: P× only bracketed (13,900, 19,752) (authors' argmin 19,573), and "
+            "the grid's widths: P× only bracketed (13,900, 19,752) (authors' argmin 19,441), and "
             "no empirical onset (a seed generalises first at every width)",
         ),
         # The Chopra MLP at smoke's setup (p = 31, alpha 0.9, 4,000 epochs; the source's p = 97
