@@ -15,13 +15,15 @@ and, at the ensemble sizes the smoke scale trains (``--scales``, on by default):
   weight decays; evaluated every epoch, as the setup is; a twentieth of the epochs);
 - (e) a smoke Chopra sweep cell: 6 MLPs (p = 31, width 128, alpha 0.9).
 
-It prints model-epochs per second for both, their ratio, and the FLOP/s reached against a dense
-matmul peak measured in the same run, with the machine's load average (other processes share
-the CPU; the ratio is measured within one run, which is what counts). ``--plain-members`` times
-the plain loop on a subset and extrapolates (its cost is linear in members). Where a GPU is
-visible the same cases run there too (timed with synchronisation); on a CPU-only machine that
-part is skipped. ``--profile N`` prints torch.profiler's top operations of case (a) over N
-epochs.
+Each side is warmed up once, then timed ``--repeats`` times (default 3), alternating, so both
+see the same spells of a noisy machine. It prints the median model-epochs per second of both,
+their ratio with the range of the single timings' ratios, and the FLOP/s reached against a
+dense matmul peak measured in the same run, with the machine's load average (other processes
+share the CPU; the ratio is measured within one run, which is what counts).
+``--plain-members`` times the plain loop on a subset and extrapolates (its cost is linear in
+members). Where a GPU is visible the same cases run there too (timed with synchronisation); on
+a CPU-only machine that part is skipped. ``--profile N`` prints torch.profiler's top
+operations of case (a) over N epochs.
 
 This is a benchmark, not a test: timings vary with the machine and its load.
 """

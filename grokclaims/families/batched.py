@@ -168,9 +168,9 @@ def rms_norm(x: torch.Tensor, w: torch.Tensor, eps: float = 1e-5) -> torch.Tenso
 
 
 class _RMSNorm(torch.autograd.Function):
-    """RMSNorm with a per-member weight, backward written out: three passes over the
-    activation instead of autograd's eight nodes (pow, mean, add, rsqrt, two products, the
-    weight's broadcast sum)."""
+    """RMSNorm with a per-member weight, backward written out: one autograd node instead of
+    eight (pow, mean, add, rsqrt, two products, the weight's broadcast sum), saving the
+    normalised activation so the backward recomputes nothing."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, eps: float) -> torch.Tensor:
