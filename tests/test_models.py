@@ -7,7 +7,14 @@ import torch
 
 from grokclaims.data.tasks import TaskSpec, make_dataset
 from grokclaims.families import ChopraMLP, SongYe, Tutorial, build_member, family_of, shape_of
-from grokclaims.families.batched import Layout, MemberDropout, embed, rms_norm
+from grokclaims.families.batched import (
+    Layout,
+    MemberDropout,
+    embed,
+    embed_sum,
+    linear,
+    rms_norm,
+)
 
 
 def count(model, task) -> int:
@@ -172,6 +179,53 @@ def test_the_cpu_embedding_backward_is_torchs_bit_for_bit():
     ref = torch.nn.functional.embedding(tokens + offsets, table.reshape(-1, 16))
     (theirs,) = torch.autograd.grad(ref, table, grad)
     assert torch.equal(mine, theirs)
+
+
+def test_the_summed_lookup_of_disjoint_columns_is_two_lookups_bit_for_bit():
+    """The MLP gathers its one-hot pair (a, p + b) in one summed lookup (issue 17): the same
+    sum forward, and, the two columns hitting disjoint rows, the same gradient as two lookups."""
+    g = torch.Generator().manual_seed(2)
+    table = torch.randn(4, 62, 64, generator=g, requires_grad=True)
+    pairs = torch.stack(
+        [torch.randint(0, 31, (4, 480), generator=g), torch.randint(31, 62, (4, 480), generator=g)],
+        -1,
+    )  # (M, B, 2): [a, p + b]
+    grad = torch.randn(4, 480, 64, generator=g)
+    mine = embed_sum(pairs, table)
+    (mine_grad,) = torch.autograd.grad(mine, table, grad)
+    rows, index = table.reshape(-1, 64), pairs + (torch.arange(4) * 62).view(-1, 1, 1)
+    lookup = torch.nn.functional.embedding
+    two = lookup(index[..., 0], rows) + lookup(index[..., 1], rows)  # torch's own backward
+    (two_grad,) = torch.autograd.grad(two, table, grad)
+    assert torch.equal(mine, two)
+    assert torch.equal(mine_grad, two_grad)
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "n_in", "n_out", "bias"),
+    [
+        (32, 480, 64, 31, True),  # an MLP's read-out to p = 31: padded to 32 rows
+        (6, 480, 128, 97, True),  # padded to 104
+        (16, 465, 16, 33, False),  # few input features: not padded
+        (3, 7, 64, 64, False),
+    ],
+)
+def test_linear_is_autograds_bmm_bit_for_bit(m, n, n_in, n_out, bias):
+    """``linear``'s written-out backward (the weight's gradient as g^T x) and its zero-row
+    padding give the numbers of autograd's own ``baddbmm`` / ``bmm`` (issue 17)."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(m, n, n_in, generator=g, requires_grad=True)
+    w = torch.randn(m, n_out, n_in, generator=g, requires_grad=True)
+    b = torch.randn(m, n_out, generator=g, requires_grad=True) if bias else None
+    grad = torch.randn(m, n, n_out, generator=g)
+    inputs = (x, w) if b is None else (x, w, b)
+    mine = linear(x, w, b)
+    ref = torch.bmm(x, w.mT) if b is None else torch.baddbmm(b.unsqueeze(1), x, w.mT)
+    assert torch.equal(mine, ref)
+    for a, r in zip(
+        torch.autograd.grad(mine, inputs, grad), torch.autograd.grad(ref, inputs, grad)
+    ):
+        assert torch.equal(a, r)
 
 
 def test_rms_norm_backward_is_the_gradient_of_its_forward():

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from grokclaims.data.tasks import TaskSpec, one_hot
-from grokclaims.families.batched import MemberDropout, Params, embed, linear
+from grokclaims.families.batched import MemberDropout, Params, embed_sum, linear
 from grokclaims.families.family import Family, check_common
 
 
@@ -66,7 +66,7 @@ def mlp_forward(spec: ChopraMLP, task: TaskSpec) -> Callable:
     def forward(p: Params, x: torch.Tensor, drop: MemberDropout) -> torch.Tensor:
         # The one-hot pair times W1^T is the sum of W1's two hot columns: gather them.
         table = p["layers.0.weight"].transpose(1, 2)  # (M, 2p, width)
-        h = embed(x[..., 0], table) + embed(x[..., 1], table) + p["layers.0.bias"].unsqueeze(1)
+        h = embed_sum(x, table) + p["layers.0.bias"].unsqueeze(1)  # x (M, B, 2) -> (M, B, width)
         h = F.relu(h)  # (M, B, width)
         for i in range(1, spec.depth + 1):
             h, w = drop.before(h, p[f"layers.{i}.weight"])

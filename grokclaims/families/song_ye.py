@@ -192,7 +192,7 @@ def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
 
     def attend(n: torch.Tensor, p: Params, a: str, last_only: bool) -> torch.Tensor:
         m, _, b, _ = n.shape  # n: (M, S, B, d) -> (M, S or 1, B, d)
-        qkv = torch.bmm(n.view(m * seq_len, b, d), qkv_weights(p, a).mT)  # (M·S, B, 3d)
+        qkv = linear(n.view(m * seq_len, b, d), qkv_weights(p, a))  # (M·S, B, 3d)
         q, k, v = qkv.view(m, seq_len, b, 3, heads, hd).unbind(3)  # (M, S, B, heads, hd)
         if last_only:  # in the last block only the read-out position is needed
             q = q[:, -1:]
