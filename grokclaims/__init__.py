@@ -19,4 +19,10 @@ __version__ = "0.1.0"
 #    the q weights) instead of PyTorch's fused attention kernel, and RMSNorm's backward written
 #    out: the same maths, different rounding. Chopra MLP and tutorial runs compute bit for bit
 #    what they computed at 2 (checked on the benchmark's cases); their ids change all the same.
-SCIENCE_VERSION = 3
+# 4: a member's numbers no longer depend on the ensemble around it on a CPU (they did for some
+#    shapes: Song & Ye at widths 4-20 and p = 23 trained differently alone than in an ensemble).
+#    Batched products pad their feature counts to multiples of 8 and start each member's
+#    matrix at a 64-byte boundary; an ensemble uses at most one CPU thread per member; Song &
+#    Ye's gated SiLU takes its sigmoid as exp(logsigmoid); weight gradients are g^T x. Different
+#    rounding for every family.
+SCIENCE_VERSION = 4

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from grokclaims.data.tasks import TaskSpec, make_dataset
 from grokclaims.families import ChopraMLP, SongYe, Tutorial, build_member, family_of, shape_of
 from grokclaims.families.batched import (
     Layout,
     MemberDropout,
+    _operand,
     embed,
     embed_sum,
+    gated_silu,
     linear,
     rms_norm,
 )
@@ -204,28 +207,94 @@ def test_the_summed_lookup_of_disjoint_columns_is_two_lookups_bit_for_bit():
 @pytest.mark.parametrize(
     ("m", "n", "n_in", "n_out", "bias"),
     [
-        (32, 480, 64, 31, True),  # an MLP's read-out to p = 31: padded to 32 rows
-        (6, 480, 128, 97, True),  # padded to 104
-        (16, 465, 16, 33, False),  # few input features: not padded
-        (3, 7, 64, 64, False),
+        (5, 480, 64, 31, True),  # an MLP's read-out to p = 31
+        (5, 423, 6, 6, False),  # Song & Ye, dim 6
+        (3, 502, 10, 25, True),
+        (1, 7, 64, 64, False),
     ],
 )
-def test_linear_is_autograds_bmm_bit_for_bit(m, n, n_in, n_out, bias):
-    """``linear``'s written-out backward (the weight's gradient as g^T x) and its zero-row
-    padding give the numbers of autograd's own ``baddbmm`` / ``bmm`` (issue 17)."""
+def test_linear_is_x_times_w_transposed_with_its_gradients(m, n, n_in, n_out, bias):
     g = torch.Generator().manual_seed(3)
-    x = torch.randn(m, n, n_in, generator=g, requires_grad=True)
-    w = torch.randn(m, n_out, n_in, generator=g, requires_grad=True)
-    b = torch.randn(m, n_out, generator=g, requires_grad=True) if bias else None
-    grad = torch.randn(m, n, n_out, generator=g)
-    inputs = (x, w) if b is None else (x, w, b)
-    mine = linear(x, w, b)
+    x = torch.randn(m, n, n_in, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(m, n_out, n_in, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(m, n_out, generator=g, dtype=torch.float64) if bias else None
+    inputs = (x, w) if b is None else (x, w, b.requires_grad_())
+    assert torch.autograd.gradcheck(linear, inputs, fast_mode=True)
     ref = torch.bmm(x, w.mT) if b is None else torch.baddbmm(b.unsqueeze(1), x, w.mT)
-    assert torch.equal(mine, ref)
-    for a, r in zip(
-        torch.autograd.grad(mine, inputs, grad), torch.autograd.grad(ref, inputs, grad)
-    ):
-        assert torch.equal(a, r)
+    torch.testing.assert_close(linear(*inputs), ref, rtol=1e-12, atol=1e-12)
+
+
+# Shapes whose products MKL rounded differently by place in the batch or by address (issue 17):
+# a weight gradient (25 x 502) @ (502 x 10), a forward (423 x 6) @ (6 x 6), an input gradient
+# to 6 features.
+@pytest.mark.parametrize(("n", "n_in", "n_out"), [(502, 10, 25), (423, 6, 6), (465, 6, 16)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_members_product_and_gradients_do_not_depend_on_its_place_in_the_batch(
+    n, n_in, n_out, threads
+):
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(5, n, n_in, generator=g)
+    w = torch.randn(5, n_out, n_in, generator=g)
+    grad = torch.randn(5, n, n_out, generator=g)
+
+    def run(x, w, grad):
+        x, w = x.clone().requires_grad_(), w.clone().requires_grad_()
+        y = linear(x, w)
+        return (y, *torch.autograd.grad(y, (x, w), grad))
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        crowd = run(x, w, grad)
+        for i in range(5):  # alone: fresh tensors, at the allocator's own addresses
+            torch.set_num_threads(1)  # as train_ensemble does for a lone member
+            alone = run(x[i : i + 1], w[i : i + 1], grad[i : i + 1])
+            torch.set_num_threads(threads)
+            for a, c in zip(alone, crowd):
+                assert torch.equal(a[0], c[i]), f"member {i}"
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_operands_are_padded_to_multiples_of_8_features_at_64_byte_boundaries():
+    t = torch.randn(3, 423, 6)
+    out = _operand(t, 2)
+    assert out.shape == (3, 423, 8)
+    assert torch.equal(out[..., :6], t) and not out[..., 6:].any()
+    assert out.stride(0) % 16 == 0 and out.data_ptr() % 64 == 0
+    assert out[1].is_contiguous()
+    fine = torch.randn(3, 465, 16)  # already so: no copy
+    assert _operand(fine, 2) is fine
+
+
+def test_gated_silu_is_silu_times_the_gate_with_its_gradients():
+    g = torch.Generator().manual_seed(5)
+    a = torch.randn(2, 3, 7, dtype=torch.float64, generator=g, requires_grad=True) * 4
+    b = torch.randn(2, 3, 7, dtype=torch.float64, generator=g, requires_grad=True)
+    assert torch.autograd.gradcheck(gated_silu, (a.detach().requires_grad_(), b))
+    torch.testing.assert_close(gated_silu(a, b), F.silu(a) * b, rtol=1e-12, atol=1e-12)
+
+
+def test_gated_silu_rounds_an_element_alike_wherever_it_lies():
+    """PyTorch's silu rounds the last elements of each thread's share with another exp than the
+    rest; a member's units land there or not depending on the ensemble (issue 17)."""
+    g = torch.Generator().manual_seed(6)
+    a = torch.randn(4099, generator=g) * 3
+    b = torch.randn(4099, generator=g)
+    gout = torch.randn(4099, generator=g)
+
+    def run(a, b, gout):
+        a, b = a.clone().requires_grad_(), b.clone().requires_grad_()
+        y = gated_silu(a, b)
+        return (y, *torch.autograd.grad(y, (a, b), gout))
+
+    whole = run(a, b, gout)
+    plain_differs = False
+    for start in range(1, 17):
+        part = run(a[start:], b[start:], gout[start:])
+        assert all(torch.equal(p, w[start:]) for p, w in zip(part, whole))
+        plain_differs |= not torch.equal(F.silu(a[start:]), F.silu(a)[start:])
+    assert plain_differs  # the hazard this guards against is there in torch's own silu
 
 
 def test_rms_norm_backward_is_the_gradient_of_its_forward():

@@ -9,6 +9,7 @@ import torch
 from grokclaims.data.tasks import TaskSpec, derive_seed
 from grokclaims.engine.ensemble import Ensemble
 from grokclaims.engine.plain import train_plain
+from grokclaims.engine.runtime import ensemble_threads
 from grokclaims.engine.train import train_ensemble
 from grokclaims.families import ChopraMLP, SongYe, Tutorial, build_member
 from grokclaims.families.batched import Layout
@@ -341,3 +342,41 @@ def test_member_trajectory_does_not_depend_on_the_ensemble_at_the_benchmarks_siz
     alone = train_ensemble([specs[4]], device="cpu")[0]
     for field in ("batch_loss", "batch_acc", "val_loss", "train_loss", "weight_norm"):
         np.testing.assert_array_equal(getattr(crowd[4].trace, field), getattr(alone.trace, field))
+
+
+@pytest.mark.parametrize("dim", [6, 10])
+def test_member_trajectory_does_not_depend_on_the_ensemble_at_odd_widths(dim):
+    """Song & Ye at p = 23 (25 classes) and widths 6 and 10, on 2 threads: MKL rounded some of
+    these products by a member's place in the batch and its address, and torch's silu by where
+    a unit fell in the tensor (issue 17). Each member alone, and the ensemble rotated by one
+    place, train bit for bit as in the ensemble."""
+    schedule = Schedule(max_epochs=12, batch_size=512, eval_every=4)
+    specs = [
+        sy_spec(
+            seed=s,
+            model=SongYe(dim=dim, dropout=0.2),
+            task=TaskSpec(p=23, op="+", alpha=0.8),
+            schedule=schedule,
+        )
+        for s in range(5)
+    ]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        crowd = [r.trace for r in train_ensemble(specs, device="cpu")]
+        rotated = [r.trace for r in train_ensemble(specs[1:] + specs[:1], device="cpu")]
+        rotated = rotated[-1:] + rotated[:-1]
+        alone = [train_ensemble([s], device="cpu")[0].trace for s in specs]
+        assert torch.get_num_threads() == 2  # a lone member's one thread is given back
+    finally:
+        torch.set_num_threads(before)
+    for i, trace in enumerate(crowd):
+        for other in (rotated[i], alone[i]):
+            for field in ("batch_loss", "batch_acc", "val_loss", "train_loss", "weight_norm"):
+                np.testing.assert_array_equal(getattr(trace, field), getattr(other, field))
+
+
+def test_an_ensemble_trains_with_at_most_one_cpu_thread_per_member():
+    assert [ensemble_threads(m, 2) for m in (1, 2, 5)] == [1, 2, 2]
+    assert [ensemble_threads(m, 8) for m in (1, 3, 16)] == [1, 3, 8]
+    assert ensemble_threads(4, 1) == 1

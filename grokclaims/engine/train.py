@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from grokclaims.engine.ensemble import Ensemble
+from grokclaims.engine.runtime import ensemble_threads
 from grokclaims.engine.trace import TRACE_FIELDS, Progress, RunResult, Trace
 from grokclaims.spec.run import RunSpec
 
@@ -65,6 +66,25 @@ def train_ensemble(
     """Train the members as one ensemble; returns their results in the order of ``specs``."""
     start = time.perf_counter()
     ens = Ensemble(specs, device)
+    threads = torch.get_num_threads()
+    try:
+        return _train(ens, start, progress, threads)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_threads(ens: Ensemble, threads: int) -> None:
+    """At most one CPU thread per member (:func:`~grokclaims.engine.runtime.ensemble_threads`)."""
+    if ens.device.type == "cpu":
+        wanted = ensemble_threads(ens.size, threads)
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
+
+
+def _train(
+    ens: Ensemble, start: float, progress: Callable[[Progress], None] | None, threads: int
+) -> list[RunResult]:
+    _fit_threads(ens, threads)
     sched = ens.schedule
     m_total = ens.size
     rec = _Recorder(m_total, sched.max_epochs, ens.device)
@@ -145,6 +165,7 @@ def train_ensemble(
             if not alive:
                 break
             ens.select(torch.tensor(keep))
+            _fit_threads(ens, threads)
         now = time.perf_counter()
         if progress is not None and now - last_progress >= PROGRESS_SECONDS:
             last_progress = now

@@ -128,38 +128,77 @@ def linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> t
     return y.view(m, *shape, w.shape[1])
 
 
-# Batched products on a CPU write output rows whose width is not a multiple of 8 at about half
-# speed (an MLP's read-out to p = 31 classes: 0.63 ms instead of 0.38); with at least this many
-# input features the weight is padded with zero rows and the padding sliced off (the same bits).
-PAD_FROM_IN_FEATURES = 32
+# MKL rounds a batched product differently depending on the product's position in the batch,
+# the batch's size, its memory address and the threads: a member's numbers would then depend on
+# its place in the ensemble. Measured on products of the three families' shapes (1-4,656
+# examples, features 4-128): 170 of 1,445 weight-gradient and 60 of 1,445 input-gradient
+# shapes differed by position, and forward products with 6 output features by address (members
+# at odd places, 8 bytes off a 16-byte boundary). None differed (4,232 shapes, 1 and 2 threads,
+# batches of 2 and 5 against each member alone) once every product's output features (not its
+# examples) are padded with zeros to multiples of 8 and every member's matrix starts at a
+# 64-byte boundary. On a CPU, :func:`_operand` lays the operands out so; the padding is sliced
+# off. (A batch of one product at 2 threads can still differ: see engine/runtime.py.)
+FEATURES_MULTIPLE = 8
+ALIGN_FLOATS = 16  # 64 bytes
 
 
 class _Linear(torch.autograd.Function):
     """``x @ w^T (+ b)`` per member, x (M, N, in), w (M, out, in), b (M, out) or None.
 
-    The same products as autograd's backward of ``bmm``, but the weight's gradient is computed
-    as ``g^T x`` in the weight's own (out, in) layout, where autograd computes ``x^T g`` and
-    copies its transpose into the flat gradient (twice the time for an odd ``out``)."""
+    The products' operands are laid out by :func:`_operand`, so a member's numbers do not
+    depend on the ensemble around it (the padding also writes an odd read-out, p = 31 classes,
+    at 0.38 ms instead of 0.63). The weight's gradient is ``g^T x``, in the weight's own
+    (out, in) layout, where autograd computes ``x^T g`` and copies its transpose."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None
-        m, n_out, n_in = w.shape
-        pad = -n_out % 8 if n_in >= PAD_FROM_IN_FEATURES and x.device.type == "cpu" else 0
-        if pad:
-            w = torch.cat([w, w.new_zeros(m, pad, n_in)], 1)
-            b = None if b is None else torch.cat([b, b.new_zeros(m, pad)], 1)
-        y = torch.bmm(x, w.mT) if b is None else torch.baddbmm(b.unsqueeze(1), x, w.mT)
-        return y[..., :n_out].contiguous() if pad else y
+        n_out = w.shape[1]
+        x, wt = _operand(x), _operand(w, 1).mT
+        if b is None:
+            return _unpad(torch.bmm(x, wt), n_out)  # (M, N, out)
+        bias = torch.cat([b, b.new_zeros(b.shape[0], wt.shape[2] - n_out)], 1).unsqueeze(1)
+        return _unpad(torch.baddbmm(bias, x, wt), n_out)
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
         x, w = ctx.saved_tensors
-        dx = torch.bmm(g, w) if ctx.needs_input_grad[0] else None
-        dw = torch.bmm(g.mT, x) if ctx.needs_input_grad[1] else None
-        db = g.sum(1) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        n_out, n_in = w.shape[1:]
+        dx = dw = db = None
+        if ctx.needs_input_grad[0]:
+            dx = _unpad(torch.bmm(_operand(g), _operand(w, 2)), n_in)  # (M, N, in)
+        if ctx.needs_input_grad[1]:
+            dw = torch.bmm(_operand(g, 2).mT, _operand(x, 2))  # (M, out, in), padded
+            dw = _unpad(dw[:, :n_out] if dw.shape[1] > n_out else dw, n_in)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            db = g.sum(1)
         return dx, dw, db
+
+
+def _operand(t: torch.Tensor, features: int | None = None) -> torch.Tensor:
+    """t (M, r, c) as an operand of a batched product: on a CPU, dimension ``features`` (1 or 2)
+    padded with zeros to a multiple of :data:`FEATURES_MULTIPLE`, and each member's matrix
+    contiguous at a 64-byte boundary (a copy only where t is not so already)."""
+    if t.device.type != "cpu":
+        return t
+    m, r, c = t.shape
+    rows = -(-r // FEATURES_MULTIPLE) * FEATURES_MULTIPLE if features == 1 else r
+    cols = -(-c // FEATURES_MULTIPLE) * FEATURES_MULTIPLE if features == 2 else c
+    aligned = t.data_ptr() % (4 * ALIGN_FLOATS) == 0 and (m == 1 or (r * c) % ALIGN_FLOATS == 0)
+    if (rows, cols) == (r, c) and t.is_contiguous() and aligned:
+        return t
+    stride = -(-(rows * cols) // ALIGN_FLOATS) * ALIGN_FLOATS
+    padded = (rows, cols) != (r, c)
+    out = (t.new_zeros if padded else t.new_empty)(m, stride)[:, : rows * cols]
+    out = out.view(m, rows, cols)
+    out[:, :r, :c] = t
+    return out
+
+
+def _unpad(t: torch.Tensor, n: int) -> torch.Tensor:
+    """The first ``n`` entries of the last dimension, contiguous."""
+    return t if t.shape[-1] == n else t[..., :n].contiguous()
 
 
 def embed(tokens: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
@@ -242,6 +281,35 @@ class _RMSNorm(torch.autograd.Function):
         g = dy * w.unsqueeze(1)
         dx = g.sub_(xn * (g * xn).mean(-1, keepdim=True)).mul_(rstd)
         return dx.view(shape), dw, None
+
+
+def gated_silu(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``silu(a) * b`` (a gated feed-forward's hidden units), rounded alike wherever an element
+    lies in the tensor (:class:`_GatedSiLU`)."""
+    return _GatedSiLU.apply(a, b)
+
+
+class _GatedSiLU(torch.autograd.Function):
+    """``silu(a) * b``, silu's sigmoid computed as ``1 / (1 + exp(-a))``.
+
+    PyTorch's silu and sigmoid kernels compute most elements with a vectorised exp and the last
+    few of each thread's share with the C library's, which rounds differently; which of a
+    member's units fall there depends on the ensemble around it. ``exp``, sums, products and
+    reciprocals round every element alike at any offset (tests/test_models.py); ``exp2`` and
+    ``softplus`` do not."""
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        s = torch.neg(a).exp_().add_(1).reciprocal_()  # sigmoid(a)
+        y = a * s  # silu(a)
+        ctx.save_for_backward(b, s, y)
+        return y * b
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):
+        b, s, y = ctx.saved_tensors
+        da = torch.addcmul(y, y, s, value=-1).add_(s).mul_(g).mul_(b)  # silu' = s + y - y s
+        return da, g * y
 
 
 def layer_norm(

@@ -24,6 +24,7 @@ from grokclaims.families.batched import (
     MemberDropout,
     Params,
     embed,
+    gated_silu,
     linear,
     rms_norm,
     rotary_rows,
@@ -217,7 +218,7 @@ def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
             h = (h[:, -1:] if last else h) + out
             f = f"layers.{i}.ff."
             n = rms_norm(h, p[f + "norm.weight"])
-            gated = F.silu(linear(n, p[f + "w1.weight"])) * linear(n, p[f + "w3.weight"])
+            gated = gated_silu(linear(n, p[f + "w1.weight"]), linear(n, p[f + "w3.weight"]))
             h = h + linear(*drop.before(gated, p[f + "w2.weight"]))
         h = rms_norm(h[:, -1], p["norm.weight"])  # (M, B, d)
         return linear(h, p["out.weight"])
