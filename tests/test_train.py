@@ -376,6 +376,34 @@ def test_member_trajectory_does_not_depend_on_the_ensemble_at_odd_widths(dim):
                 np.testing.assert_array_equal(getattr(trace, field), getattr(other, field))
 
 
+# Odd sizes of every family: widths and class counts that are not multiples of 8.
+ODD_SIZES = [
+    (SongYe(dim=6, dropout=0.1), TaskSpec(p=13, op="+", alpha=0.8)),
+    (ChopraMLP(width=20, depth=2, dropout=0.1), TaskSpec(p=29, op="+", encoding="one_hot")),
+    (Tutorial(dim=12, heads=2, ff=20), TaskSpec(p=13, op="+", encoding="pair_tokens")),
+]
+
+
+@pytest.mark.parametrize(("model", "task"), ODD_SIZES, ids=lambda c: getattr(c, "family", ""))
+def test_every_family_trains_a_member_alike_alone_and_at_any_place(model, task):
+    """The property a new family inherits from ``batched.py``'s primitives (issue 17), checked
+    at odd sizes on 2 threads: each member alone and the ensemble rotated by one place."""
+    schedule = Schedule(max_epochs=6, batch_size=64, eval_every=3)
+    specs = [sy_spec(seed=s, model=model, task=task, schedule=schedule) for s in range(3)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        crowd = [r.trace for r in train_ensemble(specs, device="cpu")]
+        rotated = [r.trace for r in train_ensemble(specs[1:] + specs[:1], device="cpu")]
+        alone = [train_ensemble([s], device="cpu")[0].trace for s in specs]
+    finally:
+        torch.set_num_threads(before)
+    for i, trace in enumerate(crowd):
+        for other in (rotated[i - 1], alone[i]):  # specs[i] sits at place i - 1 there
+            for field in ("batch_loss", "val_loss", "weight_norm"):
+                np.testing.assert_array_equal(getattr(trace, field), getattr(other, field))
+
+
 def test_an_ensemble_trains_with_at_most_one_cpu_thread_per_member():
     assert [ensemble_threads(m, 2) for m in (1, 2, 5)] == [1, 2, 2]
     assert [ensemble_threads(m, 8) for m in (1, 3, 16)] == [1, 3, 8]
