@@ -360,19 +360,26 @@ def test_member_trajectory_does_not_depend_on_the_ensemble_at_odd_widths(dim):
         )
         for s in range(5)
     ]
+    fields = ("batch_loss", "batch_acc", "val_loss", "train_loss", "weight_norm")
+    _assert_alike_alone_and_rotated(specs, fields)
+
+
+def _assert_alike_alone_and_rotated(specs: list[RunSpec], fields: tuple[str, ...]) -> None:
+    """On 2 threads, each member alone and the ensemble rotated by one place train bit for bit
+    as the ensemble does, in ``fields`` of their traces."""
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         crowd = [r.trace for r in train_ensemble(specs, device="cpu")]
         rotated = [r.trace for r in train_ensemble(specs[1:] + specs[:1], device="cpu")]
-        rotated = rotated[-1:] + rotated[:-1]
+        rotated = rotated[-1:] + rotated[:-1]  # back in the order of specs
         alone = [train_ensemble([s], device="cpu")[0].trace for s in specs]
         assert torch.get_num_threads() == 2  # a lone member's one thread is given back
     finally:
         torch.set_num_threads(before)
     for i, trace in enumerate(crowd):
         for other in (rotated[i], alone[i]):
-            for field in ("batch_loss", "batch_acc", "val_loss", "train_loss", "weight_norm"):
+            for field in fields:
                 np.testing.assert_array_equal(getattr(trace, field), getattr(other, field))
 
 
@@ -390,18 +397,7 @@ def test_every_family_trains_a_member_alike_alone_and_at_any_place(model, task):
     at odd sizes on 2 threads: each member alone and the ensemble rotated by one place."""
     schedule = Schedule(max_epochs=6, batch_size=64, eval_every=3)
     specs = [sy_spec(seed=s, model=model, task=task, schedule=schedule) for s in range(3)]
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        crowd = [r.trace for r in train_ensemble(specs, device="cpu")]
-        rotated = [r.trace for r in train_ensemble(specs[1:] + specs[:1], device="cpu")]
-        alone = [train_ensemble([s], device="cpu")[0].trace for s in specs]
-    finally:
-        torch.set_num_threads(before)
-    for i, trace in enumerate(crowd):
-        for other in (rotated[i - 1], alone[i]):  # specs[i] sits at place i - 1 there
-            for field in ("batch_loss", "val_loss", "weight_norm"):
-                np.testing.assert_array_equal(getattr(trace, field), getattr(other, field))
+    _assert_alike_alone_and_rotated(specs, ("batch_loss", "val_loss", "weight_norm"))
 
 
 def test_an_ensemble_trains_with_at_most_one_cpu_thread_per_member():

@@ -139,7 +139,7 @@ def linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> t
 # 64-byte boundary. On a CPU, :func:`_operand` lays the operands out so; the padding is sliced
 # off. (A batch of one product at 2 threads can still differ: see engine/runtime.py.)
 FEATURES_MULTIPLE = 8
-ALIGN_FLOATS = 16  # 64 bytes
+ALIGN_BYTES = 64
 
 
 class _Linear(torch.autograd.Function):
@@ -185,10 +185,11 @@ def _operand(t: torch.Tensor, features: int | None = None) -> torch.Tensor:
     m, r, c = t.shape
     rows = -(-r // FEATURES_MULTIPLE) * FEATURES_MULTIPLE if features == 1 else r
     cols = -(-c // FEATURES_MULTIPLE) * FEATURES_MULTIPLE if features == 2 else c
-    aligned = t.data_ptr() % (4 * ALIGN_FLOATS) == 0 and (m == 1 or (r * c) % ALIGN_FLOATS == 0)
+    per_line = ALIGN_BYTES // t.element_size()  # elements in 64 bytes
+    aligned = t.data_ptr() % ALIGN_BYTES == 0 and (m == 1 or (r * c) % per_line == 0)
     if (rows, cols) == (r, c) and t.is_contiguous() and aligned:
         return t
-    stride = -(-(rows * cols) // ALIGN_FLOATS) * ALIGN_FLOATS
+    stride = -(-(rows * cols) // per_line) * per_line
     padded = (rows, cols) != (r, c)
     out = (t.new_zeros if padded else t.new_empty)(m, stride)[:, : rows * cols]
     out = out.view(m, rows, cols)
