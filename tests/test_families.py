@@ -15,7 +15,7 @@ from grokclaims.families import FAMILIES, ChopraMLP, SongYe, Tutorial, family_of
 from grokclaims.spec.run import RunSpec
 
 # The family files of the package: everything except the shared modules.
-SHARED = {"batched", "family", "layers"}
+SHARED = {"batched", "compiled", "dropout", "family", "layers"}
 FAMILY_FILES = {m.name for m in pkgutil.iter_modules(families.__path__)} - SHARED
 
 # One small spec and a task it takes, per family; a new family adds its line here.

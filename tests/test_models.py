@@ -10,7 +10,6 @@ from grokclaims.data.tasks import TaskSpec, make_dataset
 from grokclaims.families import ChopraMLP, SongYe, Tutorial, build_member, family_of, shape_of
 from grokclaims.families.batched import (
     Layout,
-    MemberDropout,
     _operand,
     embed,
     embed_sum,
@@ -18,6 +17,7 @@ from grokclaims.families.batched import (
     linear,
     rms_norm,
 )
+from grokclaims.families.dropout import MemberDropout
 
 
 def count(model, task) -> int:

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from grokclaims.data.tasks import derive_seed, generator, make_dataset
 from grokclaims.engine.runtime import default_device, keep_freed_memory
 from grokclaims.families import build_member, family_of, shape_of
-from grokclaims.families.batched import Layout, MemberDropout
+from grokclaims.families.batched import Layout
+from grokclaims.families.dropout import MemberDropout
 from grokclaims.spec.run import RunSpec, ensemble_key
 
 EVAL_CHUNK = 8192  # examples per member per evaluation forward (bounds memory)
@@ -28,7 +29,12 @@ EVAL_CHUNK = 8192  # examples per member per evaluation forward (bounds memory)
 class Ensemble:
     """The state of M members: flat parameters, AdamW moments, data, per-member settings."""
 
-    def __init__(self, specs: Sequence[RunSpec], device: torch.device | str | None = None):
+    def __init__(
+        self,
+        specs: Sequence[RunSpec],
+        device: torch.device | str | None = None,
+        compile: bool = False,
+    ):
         if len(specs) < 1:
             raise ValueError("ensemble size M must be >= 1 (no run specs given)")
         keys = {ensemble_key(s) for s in specs}
@@ -48,7 +54,11 @@ class Ensemble:
         self.layout = Layout(modules[0])
         self.reference = build_member(shape_of(first.model), task, 0)  # to export members
         self.family = family_of(first.model)
-        self.forward = self.family.forward(first.model, task)
+        self.compiled = compile and self.family.compiles and self.device.type == "cpu"
+        if self.compiled:
+            self.forward = self.family.forward(first.model, task, compile=True)
+        else:
+            self.forward = self.family.forward(first.model, task)
         dev = self.device
         self.flat = torch.stack([self.layout.flatten(m) for m in modules]).to(dev).requires_grad_()
         self.exp_avg = torch.zeros_like(self.flat, requires_grad=False)

@@ -62,10 +62,11 @@ def train_ensemble(
     *,
     device: torch.device | str | None = None,
     progress: Callable[[Progress], None] | None = None,
+    compile: bool = False,
 ) -> list[RunResult]:
     """Train the members as one ensemble; returns their results in the order of ``specs``."""
     start = time.perf_counter()
-    ens = Ensemble(specs, device)
+    ens = Ensemble(specs, device, compile)
     threads = torch.get_num_threads()
     try:
         return _train(ens, start, progress, threads)

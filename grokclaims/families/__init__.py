@@ -3,8 +3,9 @@
 Owns the architectures: one file per family (``song_ye``, ``chopra_mlp``, ``tutorial``) with its
 spec dataclass, reference ``nn.Module``, batched forward and FLOP count, registered below;
 ``family`` (the :class:`~grokclaims.families.family.Family` record), ``layers`` (``nn`` building
-blocks) and ``batched`` (the flat parameter layout, per-member dropout and the batched
-primitives) are shared by the families. Imports ``grokclaims.data`` only.
+blocks), ``batched`` (the flat parameter layout and the batched primitives), ``dropout``
+(per-member dropout) and ``compiled`` (compiled forwards) are shared by the families. Imports
+``grokclaims.data`` only.
 
 The reference modules are the definition: the ensemble engine initialises every member by
 building its family's module under the member's seed (:func:`build_member`), and the tests

@@ -7,20 +7,20 @@ gradient with one concatenation and the optimiser updates every parameter of eve
 handful of whole-tensor operations.
 
 Layers use ``bmm`` with the member as batch dimension, so a member's numbers never mix with
-another's. Dropout masks are drawn from each member's own generator (:class:`MemberDropout`), so
-a member's trajectory does not depend on which other members share its ensemble. Shapes in
-comments: M members, B examples, S positions, d width.
+another's, laid out so that they round alike wherever the member lies (:func:`linear`).
+Dropout is :mod:`grokclaims.families.dropout`. Shapes in comments: M members, B examples,
+S positions, d width.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grokclaims.families.dropout import MemberDropout
 from grokclaims.families.layers import rotary_tables
 
 Params = dict[str, torch.Tensor]  # name -> (M, *shape) views of the members' flat parameters
@@ -53,78 +53,13 @@ class Layout:
         return module
 
 
-# Dropout decides on 16 random bits per unit: a unit is dropped when its bits, read as an
-# unsigned integer u, are below k = round(rate · 2^16), so P(drop) = k / 2^16 (within 2^-17 of
-# the rate; kept units are scaled by 2^16 / (2^16 - k), which keeps the layer unbiased).
-# Sixteen bits per unit instead of one 32-bit float draw halves the generator's work, and the
-# comparison writes the float mask directly (no boolean mask, no type promotion).
-LEVELS = 1 << 16
-
-
-class MemberDropout:
-    """Dropout with a per-member rate and a per-member generator; identity when not training.
-
-    Each member's mask is drawn from its own generator, in its own shape, whatever the other
-    members: a member's trajectory does not depend on the ensemble it trains in.
-    """
-
-    def __init__(self, rates: torch.Tensor, generators: Sequence[torch.Generator]):
-        self.rates = rates  # (M,)
-        self.generators = list(generators)
-        self.training = True
-        k = torch.round(rates.double() * LEVELS).clamp(max=LEVELS - 1)
-        # u >= k  <=>  the same 16 bits read as a signed int16 s = u - 2^15 are >= k - 2^15
-        self.threshold = (k - LEVELS // 2).to(torch.int16)  # (M,)
-        self.scale = (LEVELS / (LEVELS - k)).to(rates.dtype)  # (M,)
-        # a host-side list, so asking whether dropout is on never waits for a device
-        self.drawing = [i for i, r in enumerate(rates.tolist()) if r > 0]
-
-    @property
-    def active(self) -> bool:
-        return self.training and bool(self.drawing)
-
-    def keep_mask(self, h: torch.Tensor) -> torch.Tensor:
-        """A float (M, ...) mask of 1 (kept) and 0 (dropped), each member's drawn from its own
-        generator: 16 bits per unit, four units per 64-bit draw."""
-        m, n = h.shape[0], h[0].numel()
-        words = -(-n // 4)
-        bits = torch.empty(m, words, dtype=torch.int64, device=h.device)
-        for i in self.drawing:
-            bits[i].random_(-(2**63), None, generator=self.generators[i])  # all 64 bits
-        # Rows of members without dropout stay unwritten: any int16 is >= their threshold -2^15.
-        mask = torch.empty(m, 4 * words, dtype=h.dtype, device=h.device)
-        torch.ge(bits.view(torch.int16), self.threshold.view(-1, 1), out=mask)
-        return mask[:, :n].reshape(h.shape)
-
-    def __call__(self, h: torch.Tensor) -> torch.Tensor:  # h: (M, ...)
-        """Inverted dropout: kept units are scaled by 2^16 / (2^16 - k) (about 1 / (1 - rate))."""
-        if not self.active:
-            return h
-        mask = self.keep_mask(h).mul_(self.scale.view(-1, *([1] * (h.dim() - 1))))
-        return h * mask
-
-    def before(self, h: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Dropout on h whose scaling is folded into w (M, out, in), the weight that consumes
-        h: the same product, one pass fewer over the large activation."""
-        if not self.active:
-            return h, w
-        return h * self.keep_mask(h), w * self.scale.view(-1, 1, 1)
-
-    def select(self, keep: torch.Tensor) -> MemberDropout:
-        """The dropout of the members at indices ``keep`` (after others stopped)."""
-        idx = keep.tolist()
-        out = MemberDropout(self.rates[keep], [self.generators[i] for i in idx])
-        out.training = self.training
-        return out
-
-
 # --- batched building blocks ---------------------------------------------------------------
 
 
 def linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
     """x (M, ..., in) @ w (M, out, in)^T + b (M, out) -> (M, ..., out)."""
     m, shape = x.shape[0], x.shape[1:-1]
-    y = _Linear.apply(x.reshape(m, -1, x.shape[-1]), w, b)
+    y = _linear(x.reshape(m, -1, x.shape[-1]), w, b)
     return y.view(m, *shape, w.shape[1])
 
 
@@ -142,38 +77,73 @@ FEATURES_MULTIPLE = 8
 ALIGN_BYTES = 64
 
 
-class _Linear(torch.autograd.Function):
-    """``x @ w^T (+ b)`` per member, x (M, N, in), w (M, out, in), b (M, out) or None.
+# ``linear`` is one operator with its own gradient (torch.library), so a compiled forward
+# (families/compiled.py) calls these same products, laid out by :func:`_operand`, as opaque
+# kernels and fuses only the element-wise work around them. The weight's gradient is
+# ``g^T x``, in the weight's own (out, in) layout, where autograd would compute ``x^T g`` and
+# copy its transpose. The padding also writes an odd read-out (p = 31 classes) at 0.38 ms
+# instead of 0.63.
+@torch.library.custom_op("grokclaims::linear", mutates_args=())
+def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+    """``x @ w^T (+ b)`` per member, x (M, N, in), w (M, out, in), b (M, out) or None."""
+    n_out = w.shape[1]
+    x, wt = _operand(x), _operand(w, 1).mT
+    if b is None:
+        return _unpad(torch.bmm(x, wt), n_out)  # (M, N, out)
+    bias = torch.cat([b, b.new_zeros(b.shape[0], wt.shape[2] - n_out)], 1).unsqueeze(1)
+    return _unpad(torch.baddbmm(bias, x, wt), n_out)
 
-    The products' operands are laid out by :func:`_operand`, so a member's numbers do not
-    depend on the ensemble around it (the padding also writes an odd read-out, p = 31 classes,
-    at 0.38 ms instead of 0.63). The weight's gradient is ``g^T x``, in the weight's own
-    (out, in) layout, where autograd computes ``x^T g`` and copies its transpose."""
 
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
-        ctx.save_for_backward(x, w)
-        ctx.has_bias = b is not None
-        n_out = w.shape[1]
-        x, wt = _operand(x), _operand(w, 1).mT
-        if b is None:
-            return _unpad(torch.bmm(x, wt), n_out)  # (M, N, out)
-        bias = torch.cat([b, b.new_zeros(b.shape[0], wt.shape[2] - n_out)], 1).unsqueeze(1)
-        return _unpad(torch.baddbmm(bias, x, wt), n_out)
+@_linear.register_fake
+def _(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+    return x.new_empty(x.shape[0], x.shape[1], w.shape[1])
 
-    @staticmethod
-    def backward(ctx, g: torch.Tensor):
-        x, w = ctx.saved_tensors
-        n_out, n_in = w.shape[1:]
-        dx = dw = db = None
-        if ctx.needs_input_grad[0]:
-            dx = _unpad(torch.bmm(_operand(g), _operand(w, 2)), n_in)  # (M, N, in)
-        if ctx.needs_input_grad[1]:
-            dw = torch.bmm(_operand(g, 2).mT, _operand(x, 2))  # (M, out, in), padded
-            dw = _unpad(dw[:, :n_out] if dw.shape[1] > n_out else dw, n_in)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            db = g.sum(1)
-        return dx, dw, db
+
+@torch.library.custom_op("grokclaims::linear_grads", mutates_args=())
+def _linear_grads(
+    g: torch.Tensor, x: torch.Tensor, w: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gradients of :func:`_linear` with respect to x (M, N, in) and w (M, out, in)."""
+    n_out, n_in = w.shape[1:]
+    dx = _unpad(torch.bmm(_operand(g), _operand(w, 2)), n_in)  # (M, N, in)
+    dw = torch.bmm(_operand(g, 2).mT, _operand(x, 2))  # (M, out, in), padded
+    dw = _unpad(dw[:, :n_out] if dw.shape[1] > n_out else dw, n_in)
+    return dx, dw.contiguous()
+
+
+@_linear_grads.register_fake
+def _(g: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return x.new_empty(x.shape), w.new_empty(w.shape)  # contiguous, as computed
+
+
+def _linear_setup(ctx, inputs, output) -> None:
+    x, w, b = inputs
+    ctx.save_for_backward(x, w)
+    ctx.has_bias = b is not None
+
+
+def _linear_backward(ctx, g: torch.Tensor):
+    x, w = ctx.saved_tensors
+    dx, dw = _linear_grads(g, x, w)
+    return dx, dw, sum_examples(g) if ctx.has_bias else None
+
+
+_linear.register_autograd(_linear_backward, setup_context=_linear_setup)
+
+
+@torch.library.custom_op("grokclaims::sum_examples", mutates_args=())
+def sum_examples(t: torch.Tensor) -> torch.Tensor:
+    """t (M, N, d) summed over its examples N -> (M, d): a member's sum over its own examples.
+
+    An operator of its own, so a compiled forward computes it as the eager ``sum`` does: a
+    compiled reduction over N may share N among threads, and rounds by the thread count
+    (a lone member trains on one thread)."""
+    return t.sum(1)
+
+
+@sum_examples.register_fake
+def _(t: torch.Tensor) -> torch.Tensor:
+    return t.new_empty(t.shape[0], t.shape[2])
 
 
 def _operand(t: torch.Tensor, features: int | None = None) -> torch.Tensor:
@@ -278,7 +248,7 @@ class _RMSNorm(torch.autograd.Function):
         xn, rstd, w = ctx.saved_tensors
         shape = dy.shape
         dy = dy.reshape(xn.shape)
-        dw = (dy * xn).sum(1)
+        dw = sum_examples(dy * xn)
         g = dy * w.unsqueeze(1)
         dx = g.sub_(xn * (g * xn).mean(-1, keepdim=True)).mul_(rstd)
         return dx.view(shape), dw, None

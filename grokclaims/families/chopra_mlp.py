@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from grokclaims.data.tasks import TaskSpec, one_hot
-from grokclaims.families.batched import MemberDropout, Params, embed_sum, linear
+from grokclaims.families.batched import Params, embed_sum, linear
+from grokclaims.families.dropout import MemberDropout
 from grokclaims.families.family import Family, check_common
 
 

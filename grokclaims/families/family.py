@@ -66,7 +66,9 @@ class Family:
     - ``flops``: ``flops(spec, task)`` -> multiply-adds x 2 of one forward pass per example
       (matrix products only), for the cost estimates;
     - ``embedding``: the members' token embeddings ``(M, vocabulary, d)`` from their
-      parameter views (recorded by runs that ask for it).
+      parameter views (recorded by runs that ask for it);
+    - ``compiles``: whether ``forward(spec, task, compile=True)`` gives a compiled forward
+      (:mod:`grokclaims.families.compiled`).
     """
 
     spec: type
@@ -74,6 +76,7 @@ class Family:
     forward: Callable[[Any, TaskSpec], Callable]
     flops: Callable[[Any, TaskSpec], float]
     embedding: Callable[[Params], torch.Tensor] = token_embedding
+    compiles: bool = False
 
     @property
     def name(self) -> str:

@@ -10,6 +10,7 @@ through the rotary embeddings.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from torch import nn
 
 from grokclaims.data.tasks import TaskSpec
 from grokclaims.families.batched import (
-    MemberDropout,
     Params,
     embed,
     gated_silu,
@@ -30,6 +30,8 @@ from grokclaims.families.batched import (
     rotary_rows,
     swap_pairs,
 )
+from grokclaims.families.compiled import compiled
+from grokclaims.families.dropout import DrawnDropout, MemberDropout
 from grokclaims.families.family import Family, check_common
 from grokclaims.families.layers import RMSNorm, apply_rotary, rotary_tables
 
@@ -149,7 +151,16 @@ class SongYeTransformer(nn.Module):
 # --- the batched forward -------------------------------------------------------------------
 
 
-def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
+def song_ye_forward(spec: SongYe, task: TaskSpec, compile: bool = False) -> Callable:
+    """The batched forward ``f(params, x (M, B, S), dropout) -> logits (M, B, n_out)``; with
+    ``compile``, its blocks compiled (:mod:`grokclaims.families.compiled`). One per shape and
+    sequence length, shared by every ensemble of that shape (a compiled one keeps its kernels)."""
+    shape = SongYe(dim=spec.dim, depth=spec.depth, heads=spec.heads, rope_base=spec.rope_base)
+    return _forward(shape, task.seq_len, compile)
+
+
+@functools.cache
+def _forward(spec: SongYe, seq_len: int, compile: bool) -> Callable:
     # The same maths as the plain module, laid out for small models, which are bound by
     # element-wise passes over activations and per-operation overhead rather than by FLOPs:
     # - activations are (M, S, B, d): position before example, so the last position is a
@@ -163,7 +174,6 @@ def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
     #   fused attention kernel works through M·B tiny per-example matrices (a training epoch
     #   of the benchmark's case (a) went from 37 to 27 ms); in the last block only the
     #   read-out position is computed past k, v.
-    seq_len = task.seq_len
     d, hd, heads = spec.dim, spec.dim // spec.heads, spec.heads
     c, s = rotary_rows(seq_len, hd, spec.rope_base)  # (S, hd)
     # Output row j of W_q / W_k is feature j % hd of its head: (1, S, 2, d, 1) tables, the q row
@@ -206,8 +216,15 @@ def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
         out = (probs.unsqueeze(-1) * v.unsqueeze(1)).sum(2)  # (M, T, B, heads, hd)
         return out.view(m, out.shape[1], b, d)
 
-    def forward(p: Params, x: torch.Tensor, drop: MemberDropout) -> torch.Tensor:
-        h = embed(x.transpose(1, 2).contiguous(), p["embedding.weight"])  # (M, S, B, d)
+    def mask_shapes(m: int, b: int) -> list[tuple[int, ...]]:
+        """The dropout masks of one forward, in the order the blocks use them."""
+        shapes = []
+        for i in range(spec.depth):
+            t = 1 if i == spec.depth - 1 else seq_len
+            shapes += [(m, t, b, d)] * (heads > 1) + [(m, t, b, 4 * d)]
+        return shapes
+
+    def blocks(p: Params, h: torch.Tensor, drop: DrawnDropout) -> torch.Tensor:
         for i in range(spec.depth):
             last = i == spec.depth - 1
             a = f"layers.{i}.attn."
@@ -222,6 +239,17 @@ def song_ye_forward(spec: SongYe, task: TaskSpec) -> Callable:
             h = h + linear(*drop.before(gated, p[f + "w2.weight"]))
         h = rms_norm(h[:, -1], p["norm.weight"])  # (M, B, d)
         return linear(h, p["out.weight"])
+
+    def body(p: Params, h: torch.Tensor, masks: tuple, scale: torch.Tensor) -> torch.Tensor:
+        return blocks(p, h, DrawnDropout(masks, scale))
+
+    fused = compiled(body) if compile else body
+
+    def forward(p: Params, x: torch.Tensor, drop: MemberDropout) -> torch.Tensor:
+        h = embed(x.transpose(1, 2).contiguous(), p["embedding.weight"])  # (M, S, B, d)
+        m, _, b, _ = h.shape
+        masks = drop.draw(mask_shapes(m, b), h) if drop.active else ()
+        return fused(p, h, masks, drop.scale)
 
     return forward
 
@@ -242,5 +270,9 @@ def song_ye_flops(spec: SongYe, task: TaskSpec) -> float:
 
 
 SONG_YE = Family(
-    spec=SongYe, module=SongYeTransformer, forward=song_ye_forward, flops=song_ye_flops
+    spec=SongYe,
+    module=SongYeTransformer,
+    forward=song_ye_forward,
+    flops=song_ye_flops,
+    compiles=True,
 )

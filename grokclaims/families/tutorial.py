@@ -12,13 +12,13 @@ from torch import nn
 
 from grokclaims.data.tasks import TaskSpec
 from grokclaims.families.batched import (
-    MemberDropout,
     Params,
     attention,
     embed,
     layer_norm,
     linear,
 )
+from grokclaims.families.dropout import MemberDropout
 from grokclaims.families.family import Family, check_common
 
 

@@ -1,0 +1,23 @@
+"""Compiled forwards: a family's forward as fused kernels (``torch.compile``), on a CPU.
+
+A compiled forward takes the same parameters and gives the same maths as the eager one, with
+its element-wise chains fused into few passes over the activations. Its products are
+:func:`~grokclaims.families.batched.linear`'s own operator, called as opaque kernels, so they
+keep their member-independent layout. Its numbers round differently from the eager forward's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+
+def compiled(fn: Callable) -> Callable:
+    """``fn`` compiled for the static shapes it is called with (one graph per shape)."""
+    import torch._dynamo.config as dynamo
+
+    # A new ensemble size (members stop) is a new shape: never fall back to eager silently.
+    dynamo.recompile_limit = max(dynamo.recompile_limit, 256)
+    dynamo.fail_on_recompile_limit_hit = True
+    return torch.compile(fn, dynamic=False, fullgraph=True)
