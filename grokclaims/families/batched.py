@@ -59,8 +59,18 @@ class Layout:
 def linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
     """x (M, ..., in) @ w (M, out, in)^T + b (M, out) -> (M, ..., out)."""
     m, shape = x.shape[0], x.shape[1:-1]
-    y = _linear(x.reshape(m, -1, x.shape[-1]), w, b)
+    x = x.reshape(m, -1, x.shape[-1])
+    y = _linear_op(x, w, b) if torch.compiler.is_compiling() else _Linear.apply(x, w, b)
     return y.view(m, *shape, w.shape[1])
+
+
+def sum_examples(t: torch.Tensor) -> torch.Tensor:
+    """t (M, N, d) summed over its examples N -> (M, d): a member's sum over its own examples.
+
+    In a compiled forward, an operator of its own computed as the eager ``sum`` does: a
+    compiled reduction over N may share N among threads, and rounds by the thread count (a
+    lone member trains on one thread)."""
+    return _sum_examples_op(t) if torch.compiler.is_compiling() else t.sum(1)
 
 
 # MKL rounds a batched product differently depending on the product's position in the batch,
@@ -77,15 +87,9 @@ FEATURES_MULTIPLE = 8
 ALIGN_BYTES = 64
 
 
-# ``linear`` is one operator with its own gradient (torch.library), so a compiled forward
-# (families/compiled.py) calls these same products, laid out by :func:`_operand`, as opaque
-# kernels and fuses only the element-wise work around them. The weight's gradient is
-# ``g^T x``, in the weight's own (out, in) layout, where autograd would compute ``x^T g`` and
-# copy its transpose. The padding also writes an odd read-out (p = 31 classes) at 0.38 ms
-# instead of 0.63.
-@torch.library.custom_op("grokclaims::linear", mutates_args=())
-def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
-    """``x @ w^T (+ b)`` per member, x (M, N, in), w (M, out, in), b (M, out) or None."""
+def _product(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+    """``x @ w^T (+ b)`` per member, x (M, N, in), w (M, out, in), b (M, out) or None; the
+    padding also writes an odd read-out (p = 31 classes) at 0.38 ms instead of 0.63."""
     n_out = w.shape[1]
     x, wt = _operand(x), _operand(w, 1).mT
     if b is None:
@@ -94,24 +98,58 @@ def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.T
     return _unpad(torch.baddbmm(bias, x, wt), n_out)
 
 
-@_linear.register_fake
+def _input_grad(g: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return _unpad(torch.bmm(_operand(g), _operand(w, 2)), w.shape[2])  # (M, N, in)
+
+
+def _weight_grad(g: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``g^T x``, in the weight's own (out, in) layout, where autograd would compute ``x^T g``
+    and copy its transpose."""
+    n_out, n_in = w.shape[1:]
+    dw = torch.bmm(_operand(g, 2).mT, _operand(x, 2))  # (M, out, in), padded
+    return _unpad(dw[:, :n_out] if dw.shape[1] > n_out else dw, n_in).contiguous()
+
+
+class _Linear(torch.autograd.Function):
+    """:func:`_product` with its gradients, in the eager engine."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        return _product(x, w, b)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):
+        x, w = ctx.saved_tensors
+        dx = _input_grad(g, w) if ctx.needs_input_grad[0] else None
+        dw = _weight_grad(g, x, w) if ctx.needs_input_grad[1] else None
+        db = g.sum(1) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return dx, dw, db
+
+
+# In a compiled forward (families/compiled.py) the same products are operators of their own
+# (torch.library), which the compiled graph calls as opaque kernels, fusing only the
+# element-wise work around them; the products keep their layout and their bits. (Eagerly an
+# operator costs more to call than the autograd function: 5 % of the MLP's step.)
+@torch.library.custom_op("grokclaims::linear", mutates_args=())
+def _linear_op(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+    return _product(x, w, b)
+
+
+@_linear_op.register_fake
 def _(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
     return x.new_empty(x.shape[0], x.shape[1], w.shape[1])
 
 
 @torch.library.custom_op("grokclaims::linear_grads", mutates_args=())
-def _linear_grads(
+def _linear_grads_op(
     g: torch.Tensor, x: torch.Tensor, w: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The gradients of :func:`_linear` with respect to x (M, N, in) and w (M, out, in)."""
-    n_out, n_in = w.shape[1:]
-    dx = _unpad(torch.bmm(_operand(g), _operand(w, 2)), n_in)  # (M, N, in)
-    dw = torch.bmm(_operand(g, 2).mT, _operand(x, 2))  # (M, out, in), padded
-    dw = _unpad(dw[:, :n_out] if dw.shape[1] > n_out else dw, n_in)
-    return dx, dw.contiguous()
+    return _input_grad(g, w), _weight_grad(g, x, w)
 
 
-@_linear_grads.register_fake
+@_linear_grads_op.register_fake
 def _(g: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x.new_empty(x.shape), w.new_empty(w.shape)  # contiguous, as computed
 
@@ -124,24 +162,19 @@ def _linear_setup(ctx, inputs, output) -> None:
 
 def _linear_backward(ctx, g: torch.Tensor):
     x, w = ctx.saved_tensors
-    dx, dw = _linear_grads(g, x, w)
-    return dx, dw, sum_examples(g) if ctx.has_bias else None
+    dx, dw = _linear_grads_op(g, x, w)
+    return dx, dw, _sum_examples_op(g) if ctx.has_bias else None
 
 
-_linear.register_autograd(_linear_backward, setup_context=_linear_setup)
+_linear_op.register_autograd(_linear_backward, setup_context=_linear_setup)
 
 
 @torch.library.custom_op("grokclaims::sum_examples", mutates_args=())
-def sum_examples(t: torch.Tensor) -> torch.Tensor:
-    """t (M, N, d) summed over its examples N -> (M, d): a member's sum over its own examples.
-
-    An operator of its own, so a compiled forward computes it as the eager ``sum`` does: a
-    compiled reduction over N may share N among threads, and rounds by the thread count
-    (a lone member trains on one thread)."""
+def _sum_examples_op(t: torch.Tensor) -> torch.Tensor:
     return t.sum(1)
 
 
-@sum_examples.register_fake
+@_sum_examples_op.register_fake
 def _(t: torch.Tensor) -> torch.Tensor:
     return t.new_empty(t.shape[0], t.shape[2])
 
