@@ -1,9 +1,18 @@
 """Compiled forwards: a family's forward as fused kernels (``torch.compile``), on a CPU.
 
 A compiled forward takes the same parameters and gives the same maths as the eager one, with
-its element-wise chains fused into few passes over the activations. Its products are
-:func:`~grokclaims.families.batched.linear`'s own operator, called as opaque kernels, so they
-keep their member-independent layout. Its numbers round differently from the eager forward's.
+its element-wise chains fused into few passes over the activations; its numbers round
+differently from the eager forward's. A member's numbers must still not depend on the ensemble
+around it, so what the compiler would round by shape or thread count stays out of its hands:
+
+- products are :func:`~grokclaims.families.batched.linear`'s own operator, called as opaque
+  kernels, so they keep their member-independent layout and the eager engine's bits;
+- sums over a member's examples are :func:`~grokclaims.families.batched.sum_examples`, an
+  operator too (a compiled reduction may share the examples among threads);
+- token lookups (a compiled scatter-add adds in a thread-dependent order), dropout's draws
+  (:meth:`~grokclaims.families.dropout.MemberDropout.draw`) and the loss run eagerly, outside.
+
+Checked by ``tests/test_compiled.py``. Compiling costs seconds per shape (README, Benchmark).
 """
 
 from __future__ import annotations
