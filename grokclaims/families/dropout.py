@@ -57,15 +57,14 @@ class MemberDropout:
         """Inverted dropout: kept units are scaled by 2^16 / (2^16 - k) (about 1 / (1 - rate))."""
         if not self.active:
             return h
-        mask = self.keep_mask(h).mul_(self.scale.view(-1, *([1] * (h.dim() - 1))))
-        return h * mask
+        return DrawnDropout((self.keep_mask(h),), self.scale)(h)
 
     def before(self, h: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Dropout on h whose scaling is folded into w (M, out, in), the weight that consumes
         h: the same product, one pass fewer over the large activation."""
         if not self.active:
             return h, w
-        return h * self.keep_mask(h), w * self.scale.view(-1, 1, 1)
+        return DrawnDropout((self.keep_mask(h),), self.scale).before(h, w)
 
     def draw(self, shapes: Sequence[tuple[int, ...]], like: torch.Tensor) -> tuple:
         """The keep masks of one forward, drawn now in the order the forward uses them (the
@@ -81,9 +80,9 @@ class MemberDropout:
 
 
 class DrawnDropout:
-    """Dropout from masks drawn beforehand (:meth:`MemberDropout.draw`), used in their order:
-    the same arithmetic as :class:`MemberDropout`, with no generator inside the forward (so a
-    compiled forward can take the masks as inputs). No masks: the identity."""
+    """Dropout from masks drawn beforehand (:meth:`MemberDropout.draw`), used in their order,
+    with no generator inside the forward (so a compiled forward can take the masks as inputs);
+    :class:`MemberDropout` applies its masks through it. No masks: the identity."""
 
     def __init__(self, masks: Sequence[torch.Tensor], scale: torch.Tensor):
         self.masks, self.scale, self.used = masks, scale, 0

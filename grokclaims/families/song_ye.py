@@ -224,7 +224,8 @@ def _forward(spec: SongYe, seq_len: int, compile: bool) -> Callable:
             shapes += [(m, t, b, d)] * (heads > 1) + [(m, t, b, 4 * d)]
         return shapes
 
-    def blocks(p: Params, h: torch.Tensor, drop: DrawnDropout) -> torch.Tensor:
+    def body(p: Params, h: torch.Tensor, masks: tuple, scale: torch.Tensor) -> torch.Tensor:
+        drop = DrawnDropout(masks, scale)
         for i in range(spec.depth):
             last = i == spec.depth - 1
             a = f"layers.{i}.attn."
@@ -239,9 +240,6 @@ def _forward(spec: SongYe, seq_len: int, compile: bool) -> Callable:
             h = h + linear(*drop.before(gated, p[f + "w2.weight"]))
         h = rms_norm(h[:, -1], p["norm.weight"])  # (M, B, d)
         return linear(h, p["out.weight"])
-
-    def body(p: Params, h: torch.Tensor, masks: tuple, scale: torch.Tensor) -> torch.Tensor:
-        return blocks(p, h, DrawnDropout(masks, scale))
 
     fused = compiled(body) if compile else body
 
