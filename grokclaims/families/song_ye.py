@@ -31,7 +31,7 @@ from grokclaims.families.batched import (
     swap_pairs,
 )
 from grokclaims.families.compiled import compiled
-from grokclaims.families.dropout import DrawnDropout, MemberDropout
+from grokclaims.families.dropout import CounterDropout, DrawnDropout, MemberDropout
 from grokclaims.families.family import Family, check_common
 from grokclaims.families.layers import RMSNorm, apply_rotary, rotary_tables
 
@@ -151,16 +151,20 @@ class SongYeTransformer(nn.Module):
 # --- the batched forward -------------------------------------------------------------------
 
 
-def song_ye_forward(spec: SongYe, task: TaskSpec, compile: bool = False) -> Callable:
+def song_ye_forward(
+    spec: SongYe, task: TaskSpec, compile: bool = False, counter: bool | None = None
+) -> Callable:
     """The batched forward ``f(params, x (M, B, S), dropout) -> logits (M, B, n_out)``; with
-    ``compile``, its blocks compiled (:mod:`grokclaims.families.compiled`). One per shape and
+    ``compile``, its blocks compiled (:mod:`grokclaims.families.compiled`), with the compiled
+    engine's dropout masks (:class:`~grokclaims.families.dropout.CounterDropout`; ``counter``
+    chooses them apart from compiling, to check the compiled maths eagerly). One per shape and
     sequence length, shared by every ensemble of that shape (a compiled one keeps its kernels)."""
     shape = SongYe(dim=spec.dim, depth=spec.depth, heads=spec.heads, rope_base=spec.rope_base)
-    return _forward(shape, task.seq_len, compile)
+    return _forward(shape, task.seq_len, compile, compile if counter is None else counter)
 
 
 @functools.cache
-def _forward(spec: SongYe, seq_len: int, compile: bool) -> Callable:
+def _forward(spec: SongYe, seq_len: int, compile: bool, counter: bool) -> Callable:
     # The same maths as the plain module, laid out for small models, which are bound by
     # element-wise passes over activations and per-operation overhead rather than by FLOPs:
     # - activations are (M, S, B, d): position before example, so the last position is a
@@ -224,8 +228,9 @@ def _forward(spec: SongYe, seq_len: int, compile: bool) -> Callable:
             shapes += [(m, t, b, d)] * (heads > 1) + [(m, t, b, 4 * d)]
         return shapes
 
-    def body(p: Params, h: torch.Tensor, masks: tuple, scale: torch.Tensor) -> torch.Tensor:
-        drop = DrawnDropout(masks, scale)
+    def body(p: Params, h: torch.Tensor, drawn, level: torch.Tensor, scale: torch.Tensor):
+        # drawn: the masks (eager engine) or the keys of the masks (counter-based)
+        drop = CounterDropout(drawn, level, scale) if counter else DrawnDropout(drawn, scale)
         for i in range(spec.depth):
             last = i == spec.depth - 1
             a = f"layers.{i}.attn."
@@ -246,8 +251,12 @@ def _forward(spec: SongYe, seq_len: int, compile: bool) -> Callable:
     def forward(p: Params, x: torch.Tensor, drop: MemberDropout) -> torch.Tensor:
         h = embed(x.transpose(1, 2).contiguous(), p["embedding.weight"])  # (M, S, B, d)
         m, _, b, _ = h.shape
-        masks = drop.draw(mask_shapes(m, b), h) if drop.active else ()
-        return fused(p, h, masks, drop.scale)
+        shapes = mask_shapes(m, b)
+        if counter:
+            drawn = drop.keys(len(shapes), h.device) if drop.active else None
+        else:
+            drawn = drop.draw(shapes, h) if drop.active else ()
+        return fused(p, h, drawn, drop.level, drop.scale)
 
     return forward
 
