@@ -220,13 +220,8 @@ def _describe(row: dict, timed_members: int) -> str:
     n, m = row["repeats"], row["members"]
 
     def engine(label: str, prefix: str) -> str:
-        spread = (
-            ""
-            if n == 1
-            else (
-                f" (each timing: {row[prefix + 'ratio_min']:.2f}-{row[prefix + 'ratio_max']:.2f}x)"
-            )
-        )
+        low, high = row[prefix + "ratio_min"], row[prefix + "ratio_max"]
+        spread = "" if n == 1 else f" (each timing: {low:.2f}-{high:.2f}x)"
         return (
             f"\n  {label:9s}{row[prefix + 'ensemble_model_epochs_per_s']:8.1f} model-epochs/s "
             f"({row[prefix + 'ensemble_gflops']:.1f} GFLOP/s, "

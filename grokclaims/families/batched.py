@@ -124,7 +124,7 @@ class _Linear(torch.autograd.Function):
         x, w = ctx.saved_tensors
         dx = _input_grad(g, w) if ctx.needs_input_grad[0] else None
         dw = _weight_grad(g, x, w) if ctx.needs_input_grad[1] else None
-        db = g.sum(1) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        db = sum_examples(g) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return dx, dw, db
 
 

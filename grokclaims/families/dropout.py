@@ -107,19 +107,23 @@ class DrawnDropout:
     def __init__(self, masks: Sequence[torch.Tensor], scale: torch.Tensor):
         self.masks, self.scale, self.used = masks, scale, 0
 
-    def _next(self) -> torch.Tensor:
+    def _drawn(self) -> bool:
+        return bool(self.masks)
+
+    def _next(self, h: torch.Tensor) -> torch.Tensor:
+        """The next mask, for h: 1 (kept) and 0 (dropped) in h's type."""
         self.used += 1
         return self.masks[self.used - 1]
 
     def __call__(self, h: torch.Tensor) -> torch.Tensor:
-        if not self.masks:
+        if not self._drawn():
             return h
-        return h * (self._next() * self.scale.view(-1, *([1] * (h.dim() - 1))))
+        return h * (self._next(h) * self.scale.view(-1, *([1] * (h.dim() - 1))))
 
     def before(self, h: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.masks:
+        if not self._drawn():
             return h, w
-        return h * self._next(), w * self.scale.view(-1, 1, 1)
+        return h * self._next(h), w * self.scale.view(-1, 1, 1)
 
 
 # The counter-based generator: unit u's 16 bits are the top half of mix(mix(u + k1) ^ k2), with
@@ -161,27 +165,20 @@ def counter_keep(key: torch.Tensor, level: torch.Tensor, shape: tuple[int, ...])
     return ((_shift_right(x, 16) - level.view(-1, *ones)) >> 31) + 1  # sign of bits - level
 
 
-class CounterDropout:
+class CounterDropout(DrawnDropout):
     """Dropout whose masks are computed where they are used from keys drawn beforehand
     (:meth:`MemberDropout.keys`, one column per mask, used in order): no generator inside the
     forward and no mask in memory, so a compiled forward computes each mask inside the fused
-    kernel that applies it. Rate and scaling are :class:`MemberDropout`'s. No keys: the
-    identity."""
+    kernel that applies it. Rate and scaling are :class:`MemberDropout`'s, applied as
+    :class:`DrawnDropout` applies drawn masks. No keys: the identity."""
 
     def __init__(self, keys: torch.Tensor | None, level: torch.Tensor, scale: torch.Tensor):
-        self.keys, self.level, self.scale, self.used = keys, level, scale, 0
+        super().__init__((), scale)
+        self.keys, self.level = keys, level
 
-    def _next(self, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    def _drawn(self) -> bool:
+        return self.keys is not None
+
+    def _next(self, h: torch.Tensor) -> torch.Tensor:
         self.used += 1
-        return counter_keep(self.keys[:, self.used - 1], self.level, shape).to(dtype)
-
-    def __call__(self, h: torch.Tensor) -> torch.Tensor:
-        if self.keys is None:
-            return h
-        keep = self._next(h.shape, h.dtype)
-        return h * (keep * self.scale.view(-1, *([1] * (h.dim() - 1))))
-
-    def before(self, h: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.keys is None:
-            return h, w
-        return h * self._next(h.shape, h.dtype), w * self.scale.view(-1, 1, 1)
+        return counter_keep(self.keys[:, self.used - 1], self.level, h.shape).to(h.dtype)
