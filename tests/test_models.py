@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from grokclaims.data.tasks import TaskSpec, make_dataset
+from grokclaims.engine.ensemble import _predicted
 from grokclaims.families import ChopraMLP, SongYe, Tutorial, build_member, family_of, shape_of
 from grokclaims.families.batched import (
     Layout,
@@ -17,6 +18,7 @@ from grokclaims.families.batched import (
     linear,
     rms_norm,
 )
+from grokclaims.families.chopra_mlp import layers, network
 from grokclaims.families.dropout import MemberDropout
 
 
@@ -254,6 +256,50 @@ def test_a_members_product_and_gradients_do_not_depend_on_its_place_in_the_batch
                 assert torch.equal(a[0], c[i]), f"member {i}"
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(
+    ("width", "depth", "rates", "n"),
+    [
+        (64, 2, (0.0, 0.0, 0.0), 480),  # the benchmark's case (b), 3 of its members
+        (24, 3, (0.1, 0.0, 0.4), 64),  # deeper, members with and without dropout, a mini-batch
+        (13, 1, (0.2, 0.2, 0.2), 35),  # odd width, a single hidden layer
+    ],
+)
+def test_the_mlp_network_computes_the_bits_of_the_layer_by_layer_forward(width, depth, rates, n):
+    """The CPU's hand-written network (one autograd node) against the layers and autograd:
+    the same logits, the same gradient of every parameter, the same dropout draws."""
+    task = TaskSpec(p=31, op="+", encoding="one_hot")
+    model = ChopraMLP(width=width, depth=depth)
+    members = [build_member(model, task, seed) for seed in range(3)]
+    layout = Layout(members[0])
+    flat = torch.stack([layout.flatten(m) for m in members])
+    x = torch.stack([make_dataset(task, seed).x_train[:n] for seed in range(3)])  # (3, n, 2)
+    y = torch.stack([make_dataset(task, seed).y_train[:n] for seed in range(3)])
+    out, generators = [], []
+
+    for forward in (layers, network):
+        gens = [torch.Generator().manual_seed(10 + i) for i in range(3)]
+        drop = MemberDropout(torch.tensor(rates), gens)
+        params = flat.clone().requires_grad_()
+        logits = forward(layout.views(params), x, drop, depth)
+        loss = F.cross_entropy(logits.reshape(-1, 31), y.reshape(-1), reduction="sum")
+        out.append((logits.detach(), *torch.autograd.grad(loss, params)))
+        generators.append([g.get_state() for g in gens])
+    for by_layers, by_network in zip(*out):
+        assert torch.equal(by_layers, by_network)
+    assert all(torch.equal(a, b) for a, b in zip(*generators))
+    assert out[0][1].abs().sum() > 0  # a gradient there is to compare
+
+
+def test_the_predicted_class_is_argmaxs_with_ties_and_nan():
+    g = torch.Generator().manual_seed(7)
+    logits = torch.randint(-2, 2, (3, 400, 31), generator=g).float()  # many ties
+    logits[0, :50, 5] = float("nan")
+    logits[1, :50] = float("nan")
+    logits[2, :50, 9] = float("inf")
+    logits[2, 40:60, 3] = float("-inf")
+    assert torch.equal(_predicted(logits), logits.argmax(-1))
 
 
 def test_operands_are_padded_to_multiples_of_8_features_at_64_byte_boundaries():

@@ -87,7 +87,7 @@ FEATURES_MULTIPLE = 8
 ALIGN_BYTES = 64
 
 
-def _product(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+def product(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
     """``x @ w^T (+ b)`` per member, x (M, N, in), w (M, out, in), b (M, out) or None; the
     padding also writes an odd read-out (p = 31 classes) at 0.38 ms instead of 0.63."""
     n_out = w.shape[1]
@@ -98,11 +98,11 @@ def _product(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.
     return _unpad(torch.baddbmm(bias, x, wt), n_out)
 
 
-def _input_grad(g: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+def input_grad(g: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return _unpad(torch.bmm(_operand(g), _operand(w, 2)), w.shape[2])  # (M, N, in)
 
 
-def _weight_grad(g: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+def weight_grad(g: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """``g^T x``, in the weight's own (out, in) layout, where autograd would compute ``x^T g``
     and copy its transpose."""
     n_out, n_in = w.shape[1:]
@@ -111,19 +111,19 @@ def _weight_grad(g: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> torch.Ten
 
 
 class _Linear(torch.autograd.Function):
-    """:func:`_product` with its gradients, in the eager engine."""
+    """:func:`product` with its gradients, in the eager engine."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None
-        return _product(x, w, b)
+        return product(x, w, b)
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
         x, w = ctx.saved_tensors
-        dx = _input_grad(g, w) if ctx.needs_input_grad[0] else None
-        dw = _weight_grad(g, x, w) if ctx.needs_input_grad[1] else None
+        dx = input_grad(g, w) if ctx.needs_input_grad[0] else None
+        dw = weight_grad(g, x, w) if ctx.needs_input_grad[1] else None
         db = sum_examples(g) if ctx.has_bias and ctx.needs_input_grad[2] else None
         return dx, dw, db
 
@@ -134,7 +134,7 @@ class _Linear(torch.autograd.Function):
 # operator costs more to call than the autograd function: 5 % of the MLP's step.)
 @torch.library.custom_op("grokclaims::linear", mutates_args=())
 def _linear_op(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
-    return _product(x, w, b)
+    return product(x, w, b)
 
 
 @_linear_op.register_fake
@@ -146,7 +146,7 @@ def _(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
 def _linear_grads_op(
     g: torch.Tensor, x: torch.Tensor, w: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    return _input_grad(g, w), _weight_grad(g, x, w)
+    return input_grad(g, w), weight_grad(g, x, w)
 
 
 @_linear_grads_op.register_fake
