@@ -97,7 +97,8 @@ def layers(p: Params, x: torch.Tensor, drop: MemberDropout, depth: int) -> torch
 
 def network(p: Params, x: torch.Tensor, drop: MemberDropout, depth: int) -> torch.Tensor:
     """The batched MLP on a CPU as one autograd node (:class:`_Network`): the numbers of
-    :func:`layers`, in about 10 % less time per step (the benchmark's case (b))."""
+    :func:`layers`, faster (with the engine's other changes of the same commit, 1.13x on the
+    benchmark's case (b), 1.09x on (e))."""
     params = [p[f"layers.{i}.{kind}"] for i in range(depth + 1) for kind in ("weight", "bias")]
     m, b, width = x.shape[0], x.shape[1], params[1].shape[1]
     # the masks :meth:`MemberDropout.before` would draw, drawn in the same order
@@ -107,8 +108,8 @@ def network(p: Params, x: torch.Tensor, drop: MemberDropout, depth: int) -> torc
 
 class _Network(torch.autograd.Function):
     """The MLP's forward and backward written out: one autograd node for the network instead
-    of about twenty, units rectified and gradients masked in place (a fresh output costs an
-    element-wise pass over these activations two to three times as much here).
+    of about twenty, units rectified and gradients masked in place (an element-wise pass over
+    these activations into a fresh tensor cost two to four times as much here).
 
     Each number is computed by the kernel, on the operands and in the order that
     :func:`layers` and autograd use: the gathered columns summed in index order, ``relu`` as
