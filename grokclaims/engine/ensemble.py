@@ -113,7 +113,8 @@ class Ensemble:
 
     @torch.no_grad()
     def _adamw(self, grad: torch.Tensor) -> None:
-        """torch.optim.AdamW's update (decoupled decay, bias correction) for every member."""
+        """torch.optim.AdamW's update (decoupled decay, bias correction) for every member;
+        overwrites ``grad``."""
         beta1, beta2 = self.betas
         self.n_steps += 1
         self.flat.mul_(1 - self.lr * self.wd)
