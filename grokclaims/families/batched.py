@@ -215,10 +215,39 @@ def embed_sum(tokens: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     return _lookup(tokens, table, summed=True)
 
 
-def _lookup(tokens: torch.Tensor, table: torch.Tensor, summed: bool) -> torch.Tensor:
+def stacked_rows(tokens: torch.Tensor, table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """tokens (M, ...) into each member's table (M, V, d) as indices into the members' tables
+    stacked as rows (M V, d): the indices and the rows."""
     m, v, d = table.shape
     offsets = (torch.arange(m, device=tokens.device) * v).view(-1, *([1] * (tokens.dim() - 1)))
-    rows, index = table.reshape(m * v, d), tokens + offsets
+    return tokens + offsets, table.reshape(m * v, d)
+
+
+def gather_rows(index: torch.Tensor, rows: torch.Tensor, summed: bool) -> torch.Tensor:
+    """``F.embedding(index, rows)``, or, ``summed``, the sum of the lookups along the index's
+    last dimension, one column after the other."""
+    if not summed:
+        return F.embedding(index, rows)
+    columns = index.unbind(-1)
+    out = F.embedding(columns[0], rows)
+    for column in columns[1:]:
+        out += F.embedding(column, rows)
+    return out
+
+
+def add_rows(index: torch.Tensor, grad: torch.Tensor, n_rows: int, summed: bool) -> torch.Tensor:
+    """The gradient (n_rows, d) of the rows of :func:`gather_rows` on a CPU: ``grad``'s rows
+    added into zeros with ``index_add_``, in index order (one index column after the other,
+    ``summed``)."""
+    d = grad.shape[-1]
+    out, grad = grad.new_zeros(n_rows, d), grad.reshape(-1, d)
+    for column in index.unbind(-1) if summed else (index,):
+        out.index_add_(0, column.reshape(-1), grad)
+    return out
+
+
+def _lookup(tokens: torch.Tensor, table: torch.Tensor, summed: bool) -> torch.Tensor:
+    index, rows = stacked_rows(tokens, table)
     if rows.device.type == "cpu":
         return _RowLookup.apply(index, rows, summed)
     if not summed:
@@ -239,22 +268,12 @@ class _RowLookup(torch.autograd.Function):
     def forward(ctx, index: torch.Tensor, rows: torch.Tensor, summed: bool) -> torch.Tensor:
         ctx.save_for_backward(index)
         ctx.n_rows, ctx.summed = rows.shape[0], summed
-        if not summed:
-            return F.embedding(index, rows)
-        columns = index.unbind(-1)
-        out = F.embedding(columns[0], rows)
-        for column in columns[1:]:
-            out += F.embedding(column, rows)
-        return out
+        return gather_rows(index, rows, summed)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (index,) = ctx.saved_tensors
-        d = grad.shape[-1]
-        out, grad = grad.new_zeros(ctx.n_rows, d), grad.reshape(-1, d)
-        for column in index.unbind(-1) if ctx.summed else (index,):
-            out.index_add_(0, column.reshape(-1), grad)
-        return None, out, None
+        return None, add_rows(index, grad, ctx.n_rows, ctx.summed), None
 
 
 def rms_norm(x: torch.Tensor, w: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:

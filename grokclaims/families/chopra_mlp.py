@@ -14,14 +14,17 @@ from torch import nn
 from grokclaims.data.tasks import TaskSpec, one_hot
 from grokclaims.families.batched import (
     Params,
+    add_rows,
     embed_sum,
+    gather_rows,
     input_grad,
     linear,
     product,
+    stacked_rows,
     sum_examples,
     weight_grad,
 )
-from grokclaims.families.dropout import MemberDropout
+from grokclaims.families.dropout import DrawnDropout, MemberDropout
 from grokclaims.families.family import Family, check_common
 
 
@@ -111,50 +114,42 @@ class _Network(torch.autograd.Function):
     of about twenty, units rectified and gradients masked in place (an element-wise pass over
     these activations into a fresh tensor cost two to four times as much here).
 
-    Each number is computed by the kernel, on the operands and in the order that
-    :func:`layers` and autograd use: the gathered columns summed in index order, ``relu`` as
-    ``clamp_min``, its gradient by ``threshold_backward``, dropout as in
-    :meth:`MemberDropout.before` (mask on the units, scale on the weight, and their gradients
-    by the same products), the products and their gradients by :func:`product`,
-    :func:`input_grad` and :func:`weight_grad`, the first layer's gradient added row by row in
-    index order (:func:`embed_sum`'s backward). So the bits are the same
+    Each number is computed by the functions, kernels and order that :func:`layers` and
+    autograd use: the first layer's lookups and their gradient by :func:`embed_sum`'s
+    (:func:`gather_rows`, :func:`add_rows`), ``relu`` as ``clamp_min``, its gradient by
+    ``threshold_backward``, dropout by :meth:`DrawnDropout.before` (mask on the units, scale on
+    the weight, their gradients by the same products), the products and their gradients by
+    :func:`product`, :func:`input_grad` and :func:`weight_grad`. So the bits are the same
     (tests/test_models.py)."""
 
     @staticmethod
     def forward(ctx, x, masks, scale, *params):
         w0, b0 = params[0], params[1]
-        m, n_rows = w0.shape[0], w0.shape[2]  # rows of a member's table: the 2p hot inputs
-        offsets = (torch.arange(m, device=x.device) * n_rows).view(-1, 1, 1)
-        columns = (x + offsets).unbind(-1)  # each (M, B): rows of the members' stacked tables
-        table = w0.transpose(1, 2).reshape(m * n_rows, -1)  # (M 2p, width)
-        h = F.embedding(columns[0], table)
-        for column in columns[1:]:
-            h += F.embedding(column, table)
+        index, table = stacked_rows(x, w0.transpose(1, 2))  # a member's rows: its 2p hot inputs
+        h = gather_rows(index, table, summed=True)  # (M, B, width)
         h += b0.unsqueeze(1)
         rectified = [h.clamp_min_(0)]  # each hidden layer's units (M, B, width)
         inputs, weights = [], []  # each product's operands, after dropout
+        drop = DrawnDropout(masks, scale)
         n_layers = len(params) // 2
         for i in range(1, n_layers):
-            w, b = params[2 * i], params[2 * i + 1]
-            if masks:
-                h, w = h * masks[i - 1], w * scale.view(-1, 1, 1)
+            h, w = drop.before(h, params[2 * i])
             inputs.append(h)
             weights.append(w)
-            h = product(h, w, b)
+            h = product(h, w, params[2 * i + 1])
             if i < n_layers - 1:
                 rectified.append(h.clamp_min_(0))
-        ctx.save_for_backward(scale, *columns, *rectified, *inputs, *weights, *masks)
-        ctx.counts = (len(columns), len(rectified), len(masks), m * n_rows)
+        ctx.save_for_backward(scale, index, *rectified, *inputs, *weights, *masks)
+        ctx.counts = (len(rectified), len(masks), table.shape[0])
         return h
 
     @staticmethod
     def backward(ctx, g):
-        n_columns, n_hidden, n_masks, n_table_rows = ctx.counts
+        n_hidden, n_masks, n_table_rows = ctx.counts
         saved = iter(ctx.saved_tensors)
-        scale = next(saved)
-        columns, rectified, inputs, weights, masks = (
-            [next(saved) for _ in range(n)]
-            for n in (n_columns, n_hidden, n_hidden, n_hidden, n_masks)
+        scale, index = next(saved), next(saved)
+        rectified, inputs, weights, masks = (
+            [next(saved) for _ in range(n)] for n in (n_hidden, n_hidden, n_hidden, n_masks)
         )
         grads = []  # bias, weight, bias, weight, ... from the last layer down
         for i in reversed(range(n_hidden)):
@@ -167,9 +162,7 @@ class _Network(torch.autograd.Function):
             g = torch.ops.aten.threshold_backward.grad_input(dh, rectified[i], 0, grad_input=dh)
         m, d = g.shape[0], g.shape[-1]
         grads.append(g.sum(1, keepdim=True).view(m, d))  # the first bias, broadcast over B
-        table, g = g.new_zeros(n_table_rows, d), g.reshape(-1, d)
-        for column in columns:
-            table.index_add_(0, column.reshape(-1), g)
+        table = add_rows(index, g, n_table_rows, summed=True)  # (M 2p, width)
         grads.append(table.view(m, -1, d).transpose(1, 2))
         return None, None, None, *reversed(grads)
 
